@@ -1,1 +1,3 @@
-"""Package."""
+"""auth-service."""
+
+__version__ = "0.1.0"

@@ -1,1 +1,3 @@
-"""Package."""
+"""integration-service."""
+
+__version__ = "0.1.0"

@@ -1,1 +1,3 @@
-"""Package."""
+"""template-service."""
+
+__version__ = "0.1.0"

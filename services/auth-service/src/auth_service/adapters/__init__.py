@@ -1,0 +1,1 @@
+"""auth-service's adapters: MongoDB repositories and clients of other systems."""

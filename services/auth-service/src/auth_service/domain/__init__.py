@@ -1,0 +1,1 @@
+"""auth-service's domain: pydantic models and plain rules, with no I/O."""

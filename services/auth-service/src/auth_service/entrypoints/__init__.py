@@ -1,0 +1,1 @@
+"""How the outside reaches auth-service: HTTP views and event consumers."""

@@ -1,0 +1,1 @@
+"""integration-service's adapters: MongoDB repositories and clients of other systems."""

@@ -1,0 +1,1 @@
+"""integration-service's domain: pydantic models and plain rules, with no I/O."""

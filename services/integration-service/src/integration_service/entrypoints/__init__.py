@@ -1,0 +1,1 @@
+"""How the outside reaches integration-service: HTTP views and event consumers."""

@@ -1,0 +1,7 @@
+"""integration-service's HTTP routes."""
+
+from __future__ import annotations
+
+from platform_core.api import ApiRoutes
+
+routes = ApiRoutes(tags=["integration-service"])

@@ -1,0 +1,12 @@
+"""integration-service's settings: the common ones of contract §5 and its own."""
+
+from __future__ import annotations
+
+from platform_core.settings import ServiceSettings
+from pydantic import Field
+
+SERVICE_NAME = "integration-service"
+
+
+class IntegrationSettings(ServiceSettings):
+    port: int = Field(default=8082, ge=1, le=65535)

@@ -1,0 +1,1 @@
+"""template-service's adapters: MongoDB repositories and clients of other systems."""

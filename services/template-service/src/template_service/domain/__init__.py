@@ -1,0 +1,1 @@
+"""template-service's domain: pydantic models and plain rules, with no I/O."""

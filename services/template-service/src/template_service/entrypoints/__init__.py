@@ -1,0 +1,1 @@
+"""How the outside reaches template-service: HTTP views and event consumers."""

@@ -1,0 +1,7 @@
+"""template-service's HTTP routes."""
+
+from __future__ import annotations
+
+from platform_core.api import ApiRoutes
+
+routes = ApiRoutes(tags=["template-service"])

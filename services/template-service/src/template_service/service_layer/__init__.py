@@ -1,0 +1,1 @@
+"""template-service's use cases: one async handler per command, each owning its unit of work."""

@@ -1,0 +1,12 @@
+"""template-service's settings: the common ones of contract §5 and its own."""
+
+from __future__ import annotations
+
+from platform_core.settings import ServiceSettings
+from pydantic import Field
+
+SERVICE_NAME = "template-service"
+
+
+class TemplateSettings(ServiceSettings):
+    port: int = Field(default=8083, ge=1, le=65535)

@@ -1,0 +1,248 @@
+"""The aiohttp skeleton every service is built on, and how a service process runs.
+
+`create_service_app` makes the application: middlewares, the common routes (`/healthz`,
+`/readyz`, `/metrics`, `/openapi.json`), and the shared resources in `cleanup_ctx`, in start-up
+order: MongoDB (with every index), RabbitMQ, the outbox relay. A service then appends its own
+contexts (its consumer last), so shutdown runs in reverse: stop consuming, flush the outbox,
+close the broker, close MongoDB. `run_service` serves it; on SIGTERM aiohttp stops accepting,
+lets in-flight requests finish, then runs that cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from platform_core import mongo
+from platform_core.api import MAX_BODY_KEY, ApiRoutes, Reply, ResponseModel
+from platform_core.broker import Broker
+from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, EventHandler
+from platform_core.logs import configure_logging, get_logger
+from platform_core.middleware import (
+    JWT_SECRET_KEY,
+    authenticate,
+    problem_responses,
+    request_context,
+)
+from platform_core.mongo import Document, IndexSpec
+from platform_core.observability import METRICS_KEY, ServiceMetrics
+from platform_core.openapi import build_openapi
+from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
+from platform_core.settings import ServiceSettings
+from platform_core.unit_of_work import UnitOfWork
+
+log = get_logger("platform_core.app")
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class Platform:
+    """What the common contexts built, for the service's composition root to wire from."""
+
+    service: str
+    settings: ServiceSettings
+    metrics: ServiceMetrics
+    client: AsyncMongoClient[Document] | None = None
+    db: AsyncDatabase[Document] | None = None
+    broker: Broker | None = None
+    relay: OutboxRelay | None = None
+    uow: UnitOfWork | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+    def require(self) -> tuple[AsyncDatabase[Document], UnitOfWork, Broker]:
+        if self.db is None or self.uow is None or self.broker is None:
+            raise RuntimeError("platform resources are not started")
+        return self.db, self.uow, self.broker
+
+
+PLATFORM_KEY = web.AppKey("platform", Platform)
+ROUTES_KEY = web.AppKey("routes", list[ApiRoutes])
+VERSION_KEY = web.AppKey("version", str)
+
+
+class Health(ResponseModel):
+    status: str
+    checks: dict[str, bool] = {}
+
+
+common_routes = ApiRoutes(tags=["operations"])
+
+
+@common_routes.get("/healthz", summary="The process is alive", responses={200: Health}, public=True)
+async def healthz(request: web.Request) -> Reply:
+    return Reply(Health(status="ok"))
+
+
+@common_routes.get(
+    "/readyz",
+    summary="MongoDB and RabbitMQ are reachable",
+    responses={200: Health, 503: Health},
+    public=True,
+)
+async def readyz(request: web.Request) -> Reply:
+    platform = request.app[PLATFORM_KEY]
+    checks = {
+        "mongodb": platform.client is not None and await _with_timeout(mongo.ping(platform.client)),
+        "rabbitmq": platform.broker is not None and platform.broker.is_ready(),
+    }
+    ready = all(checks.values())
+    return Reply(
+        Health(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+    )
+
+
+async def _with_timeout(check: Any) -> bool:
+    try:
+        return bool(await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS))
+    except TimeoutError:
+        return False
+
+
+@common_routes.get("/metrics", summary="Prometheus metrics", responses={200: None}, public=True)
+async def metrics(request: web.Request) -> web.StreamResponse:
+    body = request.app[METRICS_KEY].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+@common_routes.get(
+    "/openapi.json",
+    summary="This service's OpenAPI 3.1 document",
+    responses={200: None},
+    public=True,
+)
+async def openapi(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    endpoints = [e for routes in app[ROUTES_KEY] for e in routes.endpoints]
+    document = build_openapi(app[PLATFORM_KEY].service, app[VERSION_KEY], endpoints)
+    return web.json_response(document)
+
+
+def create_http_app(
+    settings: ServiceSettings, *, service: str, version: str, routes: Sequence[ApiRoutes]
+) -> web.Application:
+    """Middlewares, keys and routes, without any resource: enough to test the HTTP layer."""
+    metrics_registry = ServiceMetrics()
+    app = web.Application(
+        middlewares=[request_context, problem_responses, authenticate],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[MAX_BODY_KEY] = settings.max_body_bytes
+    app[JWT_SECRET_KEY] = settings.platform_jwt_secret.get_secret_value()
+    app[METRICS_KEY] = metrics_registry
+    app[VERSION_KEY] = version
+    app[PLATFORM_KEY] = Platform(service=service, settings=settings, metrics=metrics_registry)
+    app[ROUTES_KEY] = [common_routes, *routes]
+    for table in app[ROUTES_KEY]:
+        table.install(app)
+    return app
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    service: str,
+    version: str,
+    routes: Sequence[ApiRoutes],
+    indexes: Iterable[IndexSpec] = (),
+) -> web.Application:
+    app = create_http_app(settings, service=service, version=version, routes=routes)
+    platform = app[PLATFORM_KEY]
+    all_indexes = [*OUTBOX_INDEXES, *PROCESSED_INDEXES, *indexes]
+    app.cleanup_ctx.append(_mongo_context(platform, all_indexes))
+    app.cleanup_ctx.append(_broker_context(platform))
+    app.cleanup_ctx.append(_relay_context(platform))
+    return app
+
+
+def _mongo_context(
+    platform: Platform, indexes: Sequence[IndexSpec]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = platform.settings
+        client = mongo.create_client(settings.mongodb_url, platform.service)
+        db_name = settings.mongodb_database or platform.service.replace("-", "_")
+        platform.client, platform.db = client, client[db_name]
+        await mongo.ensure_indexes(platform.db, indexes)
+        platform.uow = UnitOfWork(client, platform.db, source=f"/{platform.service}")
+        yield
+        await client.close()
+
+    return context
+
+
+def _broker_context(platform: Platform) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        platform.broker = Broker(platform.settings.amqp_url, platform.service)
+        await platform.broker.connect()
+        yield
+        await platform.broker.close()
+
+    return context
+
+
+def _relay_context(platform: Platform) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        db, uow, broker = platform.require()
+        relay = OutboxRelay(db, broker, platform.metrics)
+        platform.relay = relay
+        uow.relay = relay
+        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        flushed = await relay.flush()
+        log.info("outbox_flushed", events=flushed)
+
+    return context
+
+
+def consumer_context(
+    queue: str, handlers: Callable[[Platform], Mapping[str, EventHandler]]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A service's event consumer; append it last so it stops first on shutdown."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        platform = app[PLATFORM_KEY]
+        _, uow, broker = platform.require()
+        settings = platform.settings
+        consumer = EventConsumer(
+            broker,
+            uow,
+            platform.metrics,
+            queue,
+            handlers(platform),
+            retry_delays_ms=settings.event_retry_delays_ms,
+            prefetch=settings.event_prefetch,
+        )
+        await consumer.start()
+        platform.consumers.append(consumer)
+        yield
+        await consumer.stop()
+
+    return context
+
+
+def run_service(
+    app_factory: Callable[[], web.Application], settings: ServiceSettings, service: str
+) -> None:
+    configure_logging(service, settings.log_level)
+    log.info("starting", host=settings.host, port=settings.port)
+    web.run_app(
+        app_factory(),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+    )
+    log.info("stopped")

@@ -1,0 +1,270 @@
+"""The idempotent event consumer: one durable quorum queue per service, with retries and a DLQ.
+
+Topology for a queue `Q` (all durable):
+- `Q` (quorum), bound to the `integrations` exchange for each routing key the service handles,
+  dead-lettering to the `integrations.dlx` exchange with routing key `Q`;
+- `Q.dlq` (quorum), bound to `integrations.dlx` with key `Q`: where poison messages rest;
+- `Q.retry.N` (one per retry delay), whose messages expire after the delay and dead-letter back
+  to `Q` through the default exchange: a delayed retry without a plugin.
+
+For each message: a malformed one goes straight to `Q.dlq`; an event id already recorded in
+`processed_events` is acknowledged and nothing else happens; otherwise the handler's writes and
+the processed-event record commit in one transaction (with any events the handler raises), so a
+redelivered event changes nothing. A handler failure is retried through `Q.retry.N` with growing
+delays, then dead-lettered. Messages are acknowledged by hand, after the outcome is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from platform_core.broker import Broker, declare_exchange
+from platform_core.contract_types import utc_now
+from platform_core.events import EVENT_TYPES, CloudEvent, EventData, InvalidEvent, parse_event
+from platform_core.logs import get_logger
+from platform_core.mongo import IndexSpec
+from platform_core.observability import ServiceMetrics
+from platform_core.unit_of_work import Transaction, UnitOfWork
+
+log = get_logger("platform_core.consumer")
+
+DLX = "integrations.dlx"
+PROCESSED = "processed_events"
+RETRY_HEADER = "x-retry-count"
+PROCESSED_RETENTION = timedelta(days=30)
+
+PROCESSED_INDEXES = (
+    IndexSpec(
+        PROCESSED,
+        [("processed_at", ASCENDING)],
+        "processed_expiry",
+        {"expireAfterSeconds": int(PROCESSED_RETENTION.total_seconds())},
+    ),
+)
+
+EventHandler = Callable[[Transaction, CloudEvent, Any], Awaitable[None]]
+
+
+class KeyedLocks:
+    """One asyncio lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class AlreadyProcessed(Exception):
+    """Raised inside the transaction to abort it when the event id is already recorded."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        broker: Broker,
+        uow: UnitOfWork,
+        metrics: ServiceMetrics,
+        queue: str,
+        handlers: Mapping[str, EventHandler],
+        *,
+        retry_delays_ms: Sequence[int] = (1_000, 5_000, 30_000),
+        prefetch: int = 16,
+    ) -> None:
+        unknown = set(handlers) - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"no such event types: {sorted(unknown)}")
+        self._broker = broker
+        self._uow = uow
+        self._metrics = metrics
+        self.queue_name = queue
+        self._handlers = dict(handlers)
+        self._retry_delays_ms = tuple(retry_delays_ms)
+        self._prefetch = prefetch
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._subject_locks = KeyedLocks()
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue_name}.dlq"
+
+    def retry_queue(self, attempt: int) -> str:
+        return f"{self.queue_name}.retry.{attempt}"
+
+    async def start(self) -> None:
+        channel = await self._broker.connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._channel = channel
+        self._queue = await self._declare_topology(channel)
+        self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+
+    async def _declare_topology(self, channel: AbstractChannel) -> AbstractQueue:
+        exchange = await declare_exchange(channel)
+        dlx = await channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
+        dlq = await channel.declare_queue(
+            self.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dlq.bind(dlx, routing_key=self.queue_name)
+        for attempt, delay in enumerate(self._retry_delays_ms, start=1):
+            await channel.declare_queue(
+                self.retry_queue(attempt),
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": delay,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": self.queue_name,
+                },
+            )
+        queue = await channel.declare_queue(
+            self.queue_name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": DLX,
+                "x-dead-letter-routing-key": self.queue_name,
+            },
+        )
+        for routing_key in self._handlers:
+            await queue.bind(exchange, routing_key=routing_key)
+        return queue
+
+    async def stop(self) -> None:
+        """Stop taking messages, let in-flight ones finish, close the channel."""
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(self._consumer_tag)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            with structlog.contextvars.bound_contextvars(
+                event_id=message.message_id, queue=self.queue_name
+            ):
+                await self._handle(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope, data = parse_event(message.body)
+        except InvalidEvent as exc:
+            await self._dead_letter(message, message.type or "unknown", str(exc))
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            await self._dead_letter(message, envelope.type, "no handler for this event type")
+            return
+        # Messages run concurrently up to the prefetch, but those about one app run in the order
+        # they arrived: tasks start in delivery order and asyncio locks are fair.
+        async with self._subject_locks.hold(envelope.subject):
+            await self._handle_valid(message, handler, envelope, data)
+
+    async def _handle_valid(
+        self,
+        message: AbstractIncomingMessage,
+        handler: EventHandler,
+        envelope: CloudEvent,
+        data: EventData,
+    ) -> None:
+        try:
+            await self._uow.run(lambda tx: self._process(tx, handler, envelope, data))
+        except AlreadyProcessed:
+            await self._finish(message, envelope.type, "duplicate")
+        except InvalidEvent as exc:
+            await self._dead_letter(message, envelope.type, str(exc))
+        except Exception as exc:
+            await self._retry_or_dead_letter(message, envelope.type, exc)
+        else:
+            await self._finish(message, envelope.type, "processed")
+
+    async def _process(
+        self, tx: Transaction, handler: EventHandler, envelope: CloudEvent, data: EventData
+    ) -> None:
+        try:
+            await tx.db[PROCESSED].insert_one(
+                {"_id": envelope.id, "type": envelope.type, "processed_at": utc_now()},
+                session=tx.session,
+            )
+        except DuplicateKeyError:
+            raise AlreadyProcessed from None
+        await handler(tx, envelope, data)
+
+    async def _finish(
+        self, message: AbstractIncomingMessage, event_type: str, outcome: str
+    ) -> None:
+        await message.ack()
+        self._metrics.events_consumed.labels(self.queue_name, event_type, outcome).inc()
+        log.info("event_" + outcome, event_type=event_type)
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, event_type: str, reason: str
+    ) -> None:
+        await message.reject(requeue=False)
+        self._metrics.events_consumed.labels(self.queue_name, event_type, "dead_lettered").inc()
+        log.warning("event_dead_lettered", event_type=event_type, reason=reason)
+
+    async def _retry_or_dead_letter(
+        self, message: AbstractIncomingMessage, event_type: str, exc: Exception
+    ) -> None:
+        attempt = _retry_count(message) + 1
+        if attempt > len(self._retry_delays_ms) or self._channel is None:
+            log.error("event_failed_permanently", event_type=event_type, exc_info=exc)
+            await self._dead_letter(message, event_type, f"failed {attempt} times")
+            return
+        retry = aio_pika.Message(
+            body=message.body,
+            content_type=message.content_type,
+            message_id=message.message_id,
+            type=message.type,
+            app_id=message.app_id,
+            timestamp=message.timestamp,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers={**(message.headers or {}), RETRY_HEADER: attempt},
+        )
+        await self._channel.default_exchange.publish(retry, routing_key=self.retry_queue(attempt))
+        await message.ack()
+        self._metrics.events_consumed.labels(self.queue_name, event_type, "retried").inc()
+        log.warning(
+            "event_retry_scheduled",
+            event_type=event_type,
+            attempt=attempt,
+            error=type(exc).__name__,
+            exc_info=exc,
+        )
+
+
+def _retry_count(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get(RETRY_HEADER, 0)
+    return value if isinstance(value, int) else 0

@@ -1,0 +1,209 @@
+"""The transactional outbox: events stored with the change that raised them, then published.
+
+`store` writes events into the `outbox` collection inside the caller's MongoDB transaction, so
+the change and its events commit together or not at all. `OutboxRelay` publishes what was
+committed, in `seq` order (which keeps the order per aggregate, since changes to one aggregate
+are serialised by their compare-and-set), marks each event sent only after the broker confirms
+it, and starts again from the first unsent event after a broker outage or a crash. So delivery is
+at least once; consumers dedupe on the event id.
+
+The relay is woken at once by a commit in this process (`notify`) and, for commits made by other
+replicas, by a change stream on the outbox; a poll interval is only the fallback. One relay per
+service publishes at a time, holding a lease in MongoDB, so replicas do not publish twice over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from platform_core.broker import Broker
+from platform_core.contract_types import utc_now
+from platform_core.events import CloudEvent
+from platform_core.logs import get_logger
+from platform_core.mongo import Document, IndexSpec
+from platform_core.observability import ServiceMetrics
+
+log = get_logger("platform_core.outbox")
+
+OUTBOX = "outbox"
+LEASES = "outbox_lease"
+SENT_RETENTION = timedelta(days=7)
+
+OUTBOX_INDEXES = (
+    IndexSpec(OUTBOX, [("sent_at", ASCENDING), ("seq", ASCENDING)], "pending_in_order"),
+    IndexSpec(
+        OUTBOX,
+        [("sent_at", ASCENDING)],
+        "sent_expiry",
+        {"expireAfterSeconds": int(SENT_RETENTION.total_seconds())},
+    ),
+)
+
+
+async def store(
+    db: AsyncDatabase[Document],
+    session: AsyncClientSession,
+    events: Sequence[tuple[str, CloudEvent]],
+) -> None:
+    """Write `(aggregate, event)` pairs in the caller's transaction."""
+    if not events:
+        return
+    base, now = time.time_ns(), utc_now()
+    await db[OUTBOX].insert_many(
+        [
+            {
+                "_id": event.id,
+                "seq": base + offset,
+                "aggregate": aggregate,
+                "event": event.model_dump(mode="json"),
+                "created_at": now,
+                "sent_at": None,
+            }
+            for offset, (aggregate, event) in enumerate(events)
+        ],
+        session=session,
+    )
+
+
+class RelayLease:
+    """One relay per service at a time; the lease lapses if its holder dies."""
+
+    def __init__(self, db: AsyncDatabase[Document], ttl: timedelta) -> None:
+        self._leases = db[LEASES]
+        self._ttl = ttl
+        self.holder = uuid.uuid4().hex
+
+    async def acquire(self) -> bool:
+        now = utc_now()
+        try:
+            await self._leases.find_one_and_update(
+                {"_id": "relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"holder": self.holder, "expires_at": now + self._ttl}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release(self) -> None:
+        await self._leases.delete_one({"_id": "relay", "holder": self.holder})
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        broker: Broker,
+        metrics: ServiceMetrics,
+        *,
+        poll_interval: float = 1.0,
+        lease_ttl: timedelta = timedelta(seconds=10),
+        batch_size: int = 100,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._outbox = db[OUTBOX]
+        self._broker = broker
+        self._metrics = metrics
+        self._lease = RelayLease(db, lease_ttl)
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._max_backoff = max_backoff
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        watcher = asyncio.create_task(self._watch_inserts())
+        try:
+            await self._loop()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            with contextlib.suppress(PyMongoError):
+                await self._lease.release()
+
+    async def _loop(self) -> None:
+        backoff = 0.0
+        while True:
+            self._wake.clear()
+            try:
+                if await self._lease.acquire():
+                    await self.drain()
+                backoff = 0.0
+            except Exception as exc:
+                self._metrics.outbox_failures.inc()
+                backoff = min(self._max_backoff, max(0.1, backoff * 2))
+                log.warning("outbox_publish_failed", error=type(exc).__name__, retry_in=backoff)
+                await asyncio.sleep(backoff)
+                continue
+            if not await self._woken_within(self._poll_interval):
+                await self._refresh_pending_gauge()
+
+    async def _woken_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def drain(self) -> int:
+        """Publish every committed, unsent event in order; raise at the first failure."""
+        published = 0
+        while True:
+            cursor = self._outbox.find({"sent_at": None}).sort("seq", ASCENDING)
+            batch = await cursor.limit(self._batch_size).to_list()
+            if not batch:
+                return published
+            for doc in batch:
+                await self._publish(doc)
+                published += 1
+
+    async def _publish(self, doc: Document) -> None:
+        event = CloudEvent.model_validate(doc["event"])
+        await self._broker.publish(event)
+        await self._mark_sent(doc["_id"])
+        self._metrics.outbox_published.labels(event.type).inc()
+        self._metrics.outbox_lag.observe((utc_now() - doc["created_at"]).total_seconds())
+
+    async def _mark_sent(self, event_id: str) -> None:
+        await self._outbox.update_one({"_id": event_id}, {"$set": {"sent_at": utc_now()}})
+
+    async def flush(self) -> int:
+        """Publish what is pending now (graceful shutdown); never raises."""
+        try:
+            if await self._lease.acquire():
+                return await self.drain()
+        except Exception as exc:
+            log.warning("outbox_flush_incomplete", error=type(exc).__name__)
+        return 0
+
+    async def _watch_inserts(self) -> None:
+        """Wake on inserts by other replicas; without change streams the poll still works."""
+        while True:
+            try:
+                pipeline = [{"$match": {"operationType": "insert"}}]
+                async with await self._outbox.watch(pipeline) as stream:
+                    async for _ in stream:
+                        self.notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("outbox_watch_unavailable", error=type(exc).__name__)
+                await asyncio.sleep(self._poll_interval * 5)
+
+    async def _refresh_pending_gauge(self) -> None:
+        with contextlib.suppress(PyMongoError):
+            self._metrics.outbox_pending.set(await self._outbox.count_documents({"sent_at": None}))

@@ -1,0 +1,92 @@
+"""Service-to-service authentication: the HS256 JWTs of contract §0.
+
+`verify_token` turns a bearer token into a `Caller` or raises `Unauthenticated`; routes then ask
+the caller for a scope (`require_scope`) and an app (`require_app`), which raise `Forbidden`.
+`mint_token` is the one way callers and tests make such tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+from platform_core.errors import Forbidden, Unauthenticated
+
+ALGORITHM = "HS256"
+CLOCK_LEEWAY_SECONDS = 30
+
+
+class Scope(StrEnum):
+    READ = "integrations:read"
+    WRITE = "integrations:write"
+    ISSUE_TOKENS = "tokens:issue"
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    scopes: frozenset[str]
+    app_ids: frozenset[str] | None
+
+    def require_scope(self, scope: Scope) -> None:
+        if scope.value not in self.scopes:
+            raise Forbidden(f"This call needs the scope {scope.value}")
+
+    def require_app(self, app_id: str) -> None:
+        if self.app_ids is not None and app_id not in self.app_ids:
+            raise Forbidden("This token may not act on that app")
+
+
+def verify_token(token: str, secret: str) -> Caller:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+            leeway=CLOCK_LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The token has expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("The token is not valid") from None
+    return _caller_from(claims)
+
+
+def _caller_from(claims: dict[str, object]) -> Caller:
+    subject, scope, app_ids = claims.get("sub"), claims.get("scope", ""), claims.get("app_ids")
+    if not isinstance(subject, str) or not isinstance(scope, str):
+        raise Unauthenticated("The token's sub and scope must be strings")
+    if app_ids is not None and not (
+        isinstance(app_ids, list) and all(isinstance(a, str) for a in app_ids)
+    ):
+        raise Unauthenticated("The token's app_ids must be a list of strings")
+    return Caller(
+        subject=subject,
+        scopes=frozenset(scope.split()),
+        app_ids=frozenset(app_ids) if app_ids is not None else None,
+    )
+
+
+def mint_token(
+    secret: str,
+    subject: str,
+    scopes: Iterable[Scope | str],
+    *,
+    app_ids: Iterable[str] | None = None,
+    ttl_seconds: int = 300,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": subject,
+        "scope": " ".join(str(s) for s in scopes),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if app_ids is not None:
+        claims["app_ids"] = list(app_ids)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
