@@ -218,7 +218,7 @@ def consumer_context(
             broker,
             uow,
             platform.metrics,
-            queue,
+            settings.event_queue or queue,
             handlers(platform),
             retry_delays_ms=settings.event_retry_delays_ms,
             prefetch=settings.event_prefetch,

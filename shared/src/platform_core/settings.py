@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     event_retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000)
     event_prefetch: int = Field(default=16, ge=1, le=1000)
+    event_queue: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,200}$")
 
     @field_validator("log_level", mode="before")
     @classmethod

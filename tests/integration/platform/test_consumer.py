@@ -1,0 +1,150 @@
+"""The idempotent consumer against real RabbitMQ and the MongoDB-compatible server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aio_pika
+import pytest
+from platform_core.consumer import EventConsumer
+from platform_core.events import CloudEvent, IntegrationEnabled, new_event
+from platform_core.unit_of_work import Transaction
+
+from tests.integration.platform.conftest import Parts
+from tests.support.processes import delete_queues
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.mongo, pytest.mark.broker]
+
+RETRY_DELAYS_MS = (100, 200)
+
+
+async def count_enabled(tx: Transaction, event: CloudEvent, data: Any) -> None:
+    await tx.db.counts.update_one(
+        {"_id": data.app_id}, {"$inc": {"n": 1}}, upsert=True, session=tx.session
+    )
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    parts: Parts, queue: str, handler: Callable[..., Any] = count_enabled
+) -> AsyncIterator[EventConsumer]:
+    consumer = EventConsumer(
+        parts.broker,
+        parts.uow,
+        parts.metrics,
+        queue,
+        {"integration.enabled": handler},
+        retry_delays_ms=RETRY_DELAYS_MS,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+        names = [queue, consumer.dead_letter_queue]
+        names += [consumer.retry_queue(i + 1) for i in range(len(RETRY_DELAYS_MS))]
+        await delete_queues(parts.broker_url, names)
+
+
+def consumed(parts: Parts, queue: str, outcome: str) -> float:
+    value = parts.metrics.registry.get_sample_value(
+        "events_consumed_total",
+        {"queue": queue, "type": "integration.enabled", "outcome": outcome},
+    )
+    return value or 0.0
+
+
+async def dead_letters(parts: Parts, consumer: EventConsumer) -> list[bytes]:
+    channel = await parts.broker.connection.channel()
+    queue = await channel.get_queue(consumer.dead_letter_queue)
+    bodies = []
+    while (message := await queue.get(fail=False, timeout=5)) is not None:
+        bodies.append(message.body)
+        await message.ack()
+    await channel.close()
+    return bodies
+
+
+async def test_the_same_event_delivered_twice_changes_state_once(parts: Parts, unique: str) -> None:
+    queue = f"t.{unique}.consumer"
+    event = new_event("/test", IntegrationEnabled(app_id="app-1", integration="confluence"))
+    async with consuming(parts, queue):
+        await parts.broker.publish(event)
+        await parts.broker.publish(event)
+        await eventually(lambda: consumed(parts, queue, "duplicate") >= 1)
+
+    assert await parts.db.counts.find_one({"_id": "app-1"}) == {"_id": "app-1", "n": 1}
+    assert consumed(parts, queue, "processed") == 1
+    assert consumed(parts, queue, "duplicate") == 1
+
+
+async def test_a_malformed_message_is_dead_lettered_and_the_consumer_keeps_going(
+    parts: Parts, unique: str
+) -> None:
+    queue = f"t.{unique}.consumer"
+    valid = new_event("/test", IntegrationEnabled(app_id="app-2", integration="confluence"))
+    async with consuming(parts, queue) as consumer:
+        channel = await parts.broker.connection.channel()
+        exchange = await channel.get_exchange("integrations")
+        await exchange.publish(
+            aio_pika.Message(b'{"specversion": "1.0", "type": "integration.enabled"'),
+            routing_key="integration.enabled",
+        )
+        await exchange.publish(
+            aio_pika.Message(
+                b'{"specversion":"1.0","id":"x","source":"/t","type":'
+                b'"integration.enabled","time":"2026-11-29T10:00:00Z",'
+                b'"subject":"a","data":{"app_id":"a"}}'
+            ),
+            routing_key="integration.enabled",
+        )
+        await channel.close()
+        await parts.broker.publish(valid)
+        await eventually(lambda: parts.db.counts.find_one({"_id": "app-2"}))
+        dead = await eventually(lambda: dead_letters(parts, consumer))
+
+    assert await parts.db.counts.find_one({"_id": "app-2"}) == {"_id": "app-2", "n": 1}
+    assert len(dead) == 2
+
+
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
+    parts: Parts, unique: str
+) -> None:
+    queue = f"t.{unique}.consumer"
+    attempts: list[str] = []
+
+    async def always_fails(tx: Transaction, event: CloudEvent, data: Any) -> None:
+        attempts.append(event.id)
+        await tx.db.counts.insert_one({"_id": "written-then-rolled-back"}, session=tx.session)
+        raise ConnectionError("downstream is down")
+
+    event = new_event("/test", IntegrationEnabled(app_id="app-3", integration="confluence"))
+    async with consuming(parts, queue, always_fails) as consumer:
+        await parts.broker.publish(event)
+        dead = await eventually(lambda: dead_letters(parts, consumer))
+
+    assert attempts == [event.id] * (1 + len(RETRY_DELAYS_MS))
+    assert [CloudEvent.model_validate_json(body).id for body in dead] == [event.id]
+    assert consumed(parts, queue, "retried") == len(RETRY_DELAYS_MS)
+    assert await parts.db.counts.count_documents({}) == 0
+
+
+async def test_a_transient_failure_succeeds_on_retry(parts: Parts, unique: str) -> None:
+    queue = f"t.{unique}.consumer"
+    failures = [ConnectionError("once")]
+
+    async def flaky(tx: Transaction, event: CloudEvent, data: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await count_enabled(tx, event, data)
+
+    event = new_event("/test", IntegrationEnabled(app_id="app-4", integration="confluence"))
+    async with consuming(parts, queue, flaky):
+        await parts.broker.publish(event)
+        done = await eventually(lambda: parts.db.counts.find_one({"_id": "app-4"}))
+
+    assert done == {"_id": "app-4", "n": 1}
+    assert consumed(parts, queue, "retried") == 1

@@ -1,0 +1,160 @@
+"""The outbox relay against real RabbitMQ: order, outages and crashes lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devinfra.process import free_port
+from devinfra.rabbitmq import IsolatedRabbitMQ
+from platform_core.consumer import EventConsumer
+from platform_core.events import CloudEvent, IntegrationDisabled, IntegrationEnabled
+from platform_core.mongo import Document
+from platform_core.outbox import OUTBOX, OutboxRelay
+from platform_core.unit_of_work import Transaction
+from pymongo import AsyncMongoClient
+
+from tests.integration.platform.conftest import Parts, running_parts
+from tests.support.events import EventTap
+from tests.support.processes import delete_queues
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.mongo, pytest.mark.broker]
+
+
+def raise_events(*datas: Any) -> Any:
+    async def work(tx: Transaction) -> None:
+        for data in datas:
+            tx.publish(data)
+
+    return work
+
+
+def toggles(app_id: str, count: int) -> list[Any]:
+    kinds = (IntegrationDisabled, IntegrationEnabled)
+    return [kinds[i % 2](app_id=app_id, integration=f"step{i}") for i in range(count)]
+
+
+async def test_committed_events_are_published_in_order_and_marked_sent(
+    parts: Parts, infra: Any
+) -> None:
+    async with EventTap(infra.amqp_url, ["integration.*"]) as tap:
+        for data in toggles("app-a", 6):
+            await parts.uow.run(raise_events(data))
+        await tap.wait_for(lambda events: len(events) >= 6)
+
+    assert [e["data"]["integration"] for e in tap.events] == [f"step{i}" for i in range(6)]
+    assert [m.content_type for m in tap.messages] == ["application/cloudevents+json"] * 6
+    assert all(m.message_id == e["id"] for m, e in zip(tap.messages, tap.events, strict=True))
+    assert all(m.delivery_mode == 2 for m in tap.messages)
+    assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 0
+
+
+@pytest.fixture
+async def own_broker(tmp_path: Path) -> AsyncIterator[IsolatedRabbitMQ]:
+    node = IsolatedRabbitMQ(
+        tmp_path / "rabbit",
+        port=free_port(),
+        dist_port=free_port(),
+        nodename=f"outage{uuid.uuid4().hex[:8]}@localhost",
+    )
+    await asyncio.to_thread(node.start)
+    try:
+        yield node
+    finally:
+        await asyncio.to_thread(node.stop)
+
+
+@pytest.mark.slow
+async def test_events_written_while_the_broker_is_down_are_delivered_in_order_once_it_is_back(
+    own_broker: IsolatedRabbitMQ, mongo_client: AsyncMongoClient[Document], unique: str
+) -> None:
+    tap = EventTap(own_broker.url, ["integration.*"], durable_queue=f"t.{unique}.tap")
+    async with (
+        tap,
+        running_parts(
+            mongo_client, f"t_{unique}_outage", own_broker.url, poll_interval=0.2, max_backoff=0.5
+        ) as parts,
+    ):
+        await asyncio.to_thread(own_broker.stop)
+        for step in range(5):
+            await parts.uow.run(
+                raise_events(
+                    IntegrationEnabled(app_id="app-a", integration=f"a{step}"),
+                    IntegrationDisabled(app_id="app-b", integration=f"b{step}"),
+                )
+            )
+        assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 10
+
+        await asyncio.to_thread(own_broker.start)
+        await tap.wait_for(lambda events: len({e["id"] for e in events}) >= 10, timeout=60)
+
+        stored = await parts.db[OUTBOX].find({}).sort("seq", 1).to_list()
+        assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 0
+
+    delivered = list(dict.fromkeys(e["id"] for e in tap.events))
+    written = [doc["_id"] for doc in stored]
+    assert sorted(delivered) == sorted(written)
+    for app in ("app-a", "app-b"):
+        order_written = [d["_id"] for d in stored if d["aggregate"] == app]
+        order_delivered = [i for i in delivered if i in set(order_written)]
+        assert order_delivered == order_written
+
+
+class RelayKilledAfterPublish(OutboxRelay):
+    """Dies between the broker's confirm and marking the event sent, as a SIGKILL would."""
+
+    async def _mark_sent(self, event_id: str) -> None:
+        raise asyncio.CancelledError
+
+
+async def test_a_relay_killed_between_publish_and_mark_sent_redelivers_and_the_consumer_ignores_it(
+    parts: Parts, unique: str
+) -> None:
+    handled: list[str] = []
+
+    async def record(tx: Transaction, event: CloudEvent, data: Any) -> None:
+        handled.append(event.id)
+        await tx.db.effects.insert_one({"event": event.id}, session=tx.session)
+
+    queue = f"t.{unique}.crash"
+    consumer = EventConsumer(
+        parts.broker, parts.uow, parts.metrics, queue, {"integration.enabled": record}
+    )
+    await consumer.start()
+    try:
+        parts.uow.relay = None
+        await parts.uow.run(raise_events(IntegrationEnabled(app_id="app-c", integration="x")))
+        doomed = RelayKilledAfterPublish(parts.db, parts.broker, parts.metrics)
+        with pytest.raises(asyncio.CancelledError):
+            await doomed.drain()
+        assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 1
+
+        successor = OutboxRelay(parts.db, parts.broker, parts.metrics)
+        assert await successor.drain() == 1
+        await eventually(
+            lambda: parts.metrics.registry.get_sample_value(
+                "events_consumed_total",
+                {"queue": queue, "type": "integration.enabled", "outcome": "duplicate"},
+            )
+        )
+    finally:
+        await consumer.stop()
+        await delete_queues(
+            parts.broker_url,
+            [
+                queue,
+                consumer.dead_letter_queue,
+                consumer.retry_queue(1),
+                consumer.retry_queue(2),
+                consumer.retry_queue(3),
+            ],
+        )
+
+    assert len(handled) == 1
+    assert await parts.db.effects.count_documents({}) == 1
+    assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 0

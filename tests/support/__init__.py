@@ -1,0 +1,1 @@
+"""Helpers the test tiers share: real infrastructure, service processes, event taps, tokens."""
