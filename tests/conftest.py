@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
-from platform_core.mongo import Document
-from platform_core.service_auth import Scope, mint_token
 from pymongo import AsyncMongoClient
 
+from platform_core.mongo import Document
+from platform_core.service_auth import Scope, mint_token
 from tests.support.infra import TEST_JWT_SECRET, Infra, ensure_infra
+from tests.support.processes import delete_queues
 
 ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ISSUE_TOKENS)
 
@@ -47,17 +49,43 @@ def token() -> Callable[..., str]:
     return make
 
 
+def _database(unique: str, service: str) -> str:
+    return f"t_{unique}_{service.replace('-', '_')}"
+
+
+def _queue(unique: str, service: str) -> str:
+    return f"t.{unique}.{service}.events"
+
+
 @pytest.fixture
-def service_settings(infra: Infra, unique: str) -> Callable[[str], dict[str, object]]:
+async def _service_resources(
+    infra: Infra, unique: str, mongo_client: AsyncMongoClient[Document]
+) -> AsyncIterator[set[str]]:
+    """Services a test configured; their databases and queues are removed afterwards."""
+    used: set[str] = set()
+    yield used
+    for service in used:
+        await mongo_client.drop_database(_database(unique, service))
+        queue = _queue(unique, service)
+        await delete_queues(
+            infra.amqp_url, [queue, f"{queue}.dlq", f"{queue}.retry.1", f"{queue}.retry.2"]
+        )
+
+
+@pytest.fixture
+def service_settings(
+    infra: Infra, unique: str, _service_resources: set[str]
+) -> Callable[[str], dict[str, object]]:
     """Keyword arguments for a service's settings class, with its own database and queue."""
 
     def settings(service: str) -> dict[str, object]:
+        _service_resources.add(service)
         return {
             "mongodb_url": infra.mongodb_url,
             "amqp_url": infra.amqp_url,
             "platform_jwt_secret": TEST_JWT_SECRET,
-            "mongodb_database": f"t_{unique}_{service.replace('-', '_')}",
-            "event_queue": f"t.{unique}.{service}.events",
+            "mongodb_database": _database(unique, service),
+            "event_queue": _queue(unique, service),
             "event_retry_delays_ms": (200, 400),
         }
 
@@ -65,18 +93,14 @@ def service_settings(infra: Infra, unique: str) -> Callable[[str], dict[str, obj
 
 
 @pytest.fixture
-def service_env(infra: Infra, unique: str) -> Callable[[str], dict[str, str]]:
-    """The environment for one service process, with its own database and queue names."""
+def service_env(
+    service_settings: Callable[[str], dict[str, object]],
+) -> Callable[[str], dict[str, str]]:
+    """The same settings as environment variables, for a service run as its own process."""
 
     def env(service: str) -> dict[str, str]:
-        return {
-            "MONGODB_URL": infra.mongodb_url,
-            "AMQP_URL": infra.amqp_url,
-            "PLATFORM_JWT_SECRET": TEST_JWT_SECRET,
-            "MONGODB_DATABASE": f"t_{unique}_{service.replace('-', '_')}",
-            "EVENT_QUEUE": f"t.{unique}.{service}.events",
-            "EVENT_RETRY_DELAYS_MS": "[200, 400]",
-            "LOG_LEVEL": "INFO",
-        }
+        values = service_settings(service)
+        values["event_retry_delays_ms"] = json.dumps(values["event_retry_delays_ms"])
+        return {name.upper(): str(value) for name, value in values.items()}
 
     return env

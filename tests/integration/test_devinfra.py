@@ -9,10 +9,11 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from pymongo import MongoClient
+
 from devinfra.mongodb import SecantusServer, ensure_mongodb, ping, start_secantus, stop_secantus
 from devinfra.process import free_port, port_open
 from devinfra.rabbitmq import IsolatedRabbitMQ, amqp_ok, ensure_rabbitmq
-from pymongo import MongoClient
 
 
 @pytest.fixture

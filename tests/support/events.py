@@ -10,6 +10,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
 from platform_core.events import EXCHANGE
 
 

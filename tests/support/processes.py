@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 from aio_pika import connect_robust
+
 from devinfra.process import free_port
 
 

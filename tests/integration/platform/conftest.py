@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
 from platform_core.broker import Broker
 from platform_core.consumer import PROCESSED_INDEXES
 from platform_core.mongo import Document, ensure_indexes
 from platform_core.observability import ServiceMetrics
 from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
 from platform_core.unit_of_work import UnitOfWork
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-
 from tests.support.infra import Infra
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import aio_pika
 import pytest
+
 from platform_core.consumer import EventConsumer
 from platform_core.events import CloudEvent, IntegrationEnabled, new_event
 from platform_core.unit_of_work import Transaction
-
 from tests.integration.platform.conftest import Parts
 from tests.support.processes import delete_queues
 from tests.support.waiting import eventually

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+
 from devinfra.process import free_port
 from devinfra.rabbitmq import IsolatedRabbitMQ
 from platform_core.consumer import EventConsumer
@@ -16,8 +18,6 @@ from platform_core.events import CloudEvent, IntegrationDisabled, IntegrationEna
 from platform_core.mongo import Document
 from platform_core.outbox import OUTBOX, OutboxRelay
 from platform_core.unit_of_work import Transaction
-from pymongo import AsyncMongoClient
-
 from tests.integration.platform.conftest import Parts, running_parts
 from tests.support.events import EventTap
 from tests.support.processes import delete_queues

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pymongo.errors import DuplicateKeyError
+
 from platform_core.events import IntegrationEnabled
 from platform_core.outbox import OUTBOX
 from platform_core.unit_of_work import Transaction
-from pymongo.errors import DuplicateKeyError
-
 from tests.integration.platform.conftest import Parts
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-from platform_core.app import consumer_context, create_service_app
 
 from auth_service import __version__
 from auth_service.entrypoints import events, http
 from auth_service.settings import SERVICE_NAME, AuthSettings
+from platform_core.app import consumer_context, create_service_app
 
 
 def create_app(settings: AuthSettings) -> web.Application:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from platform_core.app import run_service
-from platform_core.settings import load_settings
-
 from integration_service.app import create_app
 from integration_service.settings import SERVICE_NAME, IntegrationSettings
+from platform_core.app import run_service
+from platform_core.settings import load_settings
 
 
 def main() -> None:

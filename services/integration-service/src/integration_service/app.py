@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-from platform_core.app import consumer_context, create_service_app
 
 from integration_service import __version__
 from integration_service.entrypoints import events, http
 from integration_service.settings import SERVICE_NAME, IntegrationSettings
+from platform_core.app import consumer_context, create_service_app
 
 
 def create_app(settings: IntegrationSettings) -> web.Application:

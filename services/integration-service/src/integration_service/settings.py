@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from platform_core.settings import ServiceSettings
 from pydantic import Field
+
+from platform_core.settings import ServiceSettings
 
 SERVICE_NAME = "integration-service"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from platform_core.app import run_service
 from platform_core.settings import load_settings
-
 from template_service.app import create_app
 from template_service.settings import SERVICE_NAME, TemplateSettings
 

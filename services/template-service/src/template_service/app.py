@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from platform_core.app import consumer_context, create_service_app
 
+from platform_core.app import consumer_context, create_service_app
 from template_service import __version__
 from template_service.entrypoints import events, http
 from template_service.settings import SERVICE_NAME, TemplateSettings
