@@ -16,6 +16,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+# Servers outlive the call that started them. A Popen garbage-collected while its child runs
+# emits ResourceWarning, an error under pytest's filterwarnings=error, so keep every one.
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
 
 class StartupError(RuntimeError):
     """A local server did not come up; the message names it and points at its log."""
@@ -72,7 +76,7 @@ def spawn(
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / f"{name}.log"
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by this package, never from input
+        proc = subprocess.Popen(  # argv is built by this package, never from input
             list(argv),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -82,6 +86,7 @@ def spawn(
             start_new_session=True,
         )
     (state_dir / f"{name}.pid").write_text(str(proc.pid))
+    _SPAWNED.append(proc)
     return proc
 
 

@@ -1,0 +1,127 @@
+"""The local stack: which components `python -m devinfra up` brings up, in order, and where.
+
+Owns the state directory (`$DEVINFRA_STATE_DIR` or `<repo root>/.devinfra`), the ordered
+component list, and `infra.env`, the file of URLs that `make run`/`make test` and the test
+fixtures read. Each component reuses what already answers and only ever stops what devinfra
+itself started.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from devinfra.mongodb import describe_mongodb, ensure_mongodb, stop_mongodb
+from devinfra.rabbitmq import describe_rabbitmq, ensure_rabbitmq, stop_rabbitmq
+
+ENV_FILE = "infra.env"
+STATE_DIR_VAR = "DEVINFRA_STATE_DIR"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One piece of the stack.
+
+    `up` gets the state dir and the environment so far (process env plus what earlier
+    components provided) and returns the variables it provides; `down` returns whether it
+    stopped something; `status` gets the same environment and returns one human-readable line.
+    """
+
+    name: str
+    up: Callable[[Path, Mapping[str, str]], dict[str, str]]
+    down: Callable[[Path], bool]
+    status: Callable[[Path, Mapping[str, str]], str]
+
+
+def _mongodb_up(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    return {"MONGODB_URL": ensure_mongodb(state_dir, env.get("MONGODB_URL"))}
+
+
+def _rabbitmq_up(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    return {"AMQP_URL": ensure_rabbitmq(state_dir, env.get("AMQP_URL"))}
+
+
+def _mongodb_status(state_dir: Path, env: Mapping[str, str]) -> str:
+    return describe_mongodb(state_dir, env.get("MONGODB_URL"))
+
+
+def _rabbitmq_status(state_dir: Path, env: Mapping[str, str]) -> str:
+    return describe_rabbitmq(state_dir, env.get("AMQP_URL"))
+
+
+# Started in this order, stopped in reverse: later components may use earlier ones' variables.
+COMPONENTS: list[Component] = [
+    Component("mongodb", _mongodb_up, stop_mongodb, _mongodb_status),
+    Component("rabbitmq", _rabbitmq_up, stop_rabbitmq, _rabbitmq_status),
+]
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The nearest directory up from `start` (default: cwd) holding the uv workspace root."""
+    origin = (start or Path.cwd()).resolve()
+    for directory in (origin, *origin.parents):
+        if _is_workspace_root(directory / "pyproject.toml"):
+            return directory
+    return origin
+
+
+def _is_workspace_root(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return "workspace" in data.get("tool", {}).get("uv", {})
+
+
+def state_dir() -> Path:
+    configured = os.environ.get(STATE_DIR_VAR)
+    return Path(configured).resolve() if configured else repo_root() / ".devinfra"
+
+
+def up(state: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Ensure every component runs; write and return the variables they provide."""
+    known = dict(os.environ if env is None else env)
+    provided: dict[str, str] = {}
+    for component in COMPONENTS:
+        values = component.up(state, known)
+        known.update(values)
+        provided.update(values)
+    write_env_file(state, provided)
+    return provided
+
+
+def down(state: Path) -> list[str]:
+    """Stop what devinfra started, last component first; returns the names it stopped."""
+    stopped = [c.name for c in reversed(COMPONENTS) if c.down(state)]
+    (state / ENV_FILE).unlink(missing_ok=True)
+    return stopped
+
+
+def status(state: Path) -> dict[str, str]:
+    """One line per component, judged by the URLs `up` last chose (else the process env)."""
+    env = {**os.environ, **read_env_values(state)}
+    return {c.name: c.status(state, env) for c in COMPONENTS}
+
+
+def write_env_file(state: Path, values: Mapping[str, str]) -> Path:
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / ENV_FILE
+    partial = path.with_suffix(".tmp")
+    partial.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    partial.replace(path)  # readers never see a half-written file
+    return path
+
+
+def read_env_file(state: Path) -> str | None:
+    try:
+        return (state / ENV_FILE).read_text()
+    except FileNotFoundError:
+        return None
+
+
+def read_env_values(state: Path) -> dict[str, str]:
+    lines = (read_env_file(state) or "").splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
