@@ -104,3 +104,11 @@ def service_env(
         return {name.upper(): str(value) for name, value in values.items()}
 
     return env
+
+
+@pytest.fixture
+def extra_service_env() -> Callable[[str], dict[str, str]]:
+    """Settings a service needs beyond the common ones, to start at all."""
+    from tests.support.infra import service_specific_env
+
+    return service_specific_env

@@ -33,3 +33,13 @@ def ensure_infra() -> Infra:
         mongodb_url=ensure_mongodb(directory, os.environ.get("MONGODB_URL")),
         amqp_url=ensure_rabbitmq(directory, os.environ.get("AMQP_URL")),
     )
+
+
+TEST_ENCRYPTION_KEYS = "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+
+def service_specific_env(service: str) -> dict[str, str]:
+    """What each service requires beyond contract §5's common settings."""
+    if service == "auth-service":
+        return {"TOKEN_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}
+    return {}
