@@ -11,15 +11,17 @@ from pathlib import Path
 
 from devinfra import stack
 from devinfra.process import StartupError
+from devinfra.secrets import SECRET_NAMES
 
 
-def _up(state: Path) -> int:
-    for key, value in stack.up(state).items():
-        print(f"{key}={value}")
+def _up(state: Path, with_services: bool) -> int:
+    for key, value in stack.up(state, with_services=with_services).items():
+        if key not in SECRET_NAMES:
+            print(f"{key}={value}")
     return 0
 
 
-def _down(state: Path) -> int:
+def _down(state: Path, with_services: bool) -> int:
     stopped = stack.down(state)
     print(
         f"stopped: {', '.join(stopped)}" if stopped else "nothing started by devinfra was running"
@@ -27,14 +29,14 @@ def _down(state: Path) -> int:
     return 0
 
 
-def _status(state: Path) -> int:
+def _status(state: Path, with_services: bool) -> int:
     print(f"state dir: {state}")
     for name, description in stack.status(state).items():
         print(f"{name}: {description}")
     return 0
 
 
-def _env(state: Path) -> int:
+def _env(state: Path, with_services: bool) -> int:
     content = stack.read_env_file(state)
     if content is None:
         print(f"no {state / stack.ENV_FILE}; run `python -m devinfra up` first", file=sys.stderr)
@@ -51,9 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devinfra", description="Local infrastructure without Docker."
     )
     parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument(
+        "--services", action="store_true", help="with `up`: also start the three services"
+    )
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](stack.state_dir())
+        return COMMANDS[args.command](stack.state_dir(), args.services)
     except StartupError as exc:
         print(f"devinfra: {exc}", file=sys.stderr)
         return 1

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from devinfra.mongodb import describe_mongodb, ensure_mongodb, stop_mongodb
 from devinfra.rabbitmq import describe_rabbitmq, ensure_rabbitmq, stop_rabbitmq
+from devinfra.secrets import SECRET_NAMES, describe_secrets, ensure_secrets, forget_secrets
+from devinfra.services import describe_services, start_services, stop_services
 
 ENV_FILE = "infra.env"
 STATE_DIR_VAR = "DEVINFRA_STATE_DIR"
@@ -56,6 +58,12 @@ def _rabbitmq_status(state_dir: Path, env: Mapping[str, str]) -> str:
 COMPONENTS: list[Component] = [
     Component("mongodb", _mongodb_up, stop_mongodb, _mongodb_status),
     Component("rabbitmq", _rabbitmq_up, stop_rabbitmq, _rabbitmq_status),
+    Component("secrets", ensure_secrets, forget_secrets, describe_secrets),
+]
+
+# `python -m devinfra up --services` (what `make run` uses) adds the three services on top.
+SERVICE_COMPONENTS: list[Component] = [
+    Component("services", start_services, stop_services, describe_services),
 ]
 
 
@@ -81,21 +89,23 @@ def state_dir() -> Path:
     return Path(configured).resolve() if configured else repo_root() / ".devinfra"
 
 
-def up(state: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+def up(
+    state: Path, env: Mapping[str, str] | None = None, with_services: bool = False
+) -> dict[str, str]:
     """Ensure every component runs; write and return the variables they provide."""
     known = dict(os.environ if env is None else env)
     provided: dict[str, str] = {}
-    for component in COMPONENTS:
+    for component in COMPONENTS + (SERVICE_COMPONENTS if with_services else []):
         values = component.up(state, known)
         known.update(values)
         provided.update(values)
-    write_env_file(state, provided)
+    write_env_file(state, {k: v for k, v in provided.items() if k not in SECRET_NAMES})
     return provided
 
 
 def down(state: Path) -> list[str]:
     """Stop what devinfra started, last component first; returns the names it stopped."""
-    stopped = [c.name for c in reversed(COMPONENTS) if c.down(state)]
+    stopped = [c.name for c in reversed(COMPONENTS + SERVICE_COMPONENTS) if c.down(state)]
     (state / ENV_FILE).unlink(missing_ok=True)
     return stopped
 
@@ -103,7 +113,7 @@ def down(state: Path) -> list[str]:
 def status(state: Path) -> dict[str, str]:
     """One line per component, judged by the URLs `up` last chose (else the process env)."""
     env = {**os.environ, **read_env_values(state)}
-    return {c.name: c.status(state, env) for c in COMPONENTS}
+    return {c.name: c.status(state, env) for c in COMPONENTS + SERVICE_COMPONENTS}
 
 
 def write_env_file(state: Path, values: Mapping[str, str]) -> Path:

@@ -1,0 +1,46 @@
+"""Secrets for local runs: generated once into a git-ignored file, never committed.
+
+`PLATFORM_JWT_SECRET` and `TOKEN_ENCRYPTION_KEYS` are made from the OS CSPRNG the first time
+`up` runs and kept in `<state dir>/secrets.env`, so tokens and the vault survive restarts.
+Values already in the environment win, so an operator can bring their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+SECRETS_FILE = "secrets.env"
+SECRET_NAMES = frozenset({"PLATFORM_JWT_SECRET", "TOKEN_ENCRYPTION_KEYS"})
+
+
+def _generate() -> dict[str, str]:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return {
+        "PLATFORM_JWT_SECRET": secrets.token_urlsafe(48),
+        "TOKEN_ENCRYPTION_KEYS": f"local1:{key}",
+    }
+
+
+def ensure_secrets(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    path = state_dir / SECRETS_FILE
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.writelines(f"{k}={v}\n" for k, v in _generate().items())
+    stored = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {name: env.get(name) or value for name, value in stored.items()}
+
+
+def forget_secrets(state_dir: Path) -> bool:
+    """Secrets outlive `down` on purpose: stored credentials stay readable across restarts."""
+    return False
+
+
+def describe_secrets(state_dir: Path, env: Mapping[str, str]) -> str:
+    path = state_dir / SECRETS_FILE
+    return f"kept in {path}" if path.exists() else "not generated yet"
