@@ -287,3 +287,14 @@ async def test_metrics_count_requests_per_route_and_status(client: TestClient[An
     assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     assert 'route="/v1/apps/{app_id}/things",status="401"' in text
     assert "http_request_duration_seconds_bucket" in text
+
+
+async def test_readiness_is_503_while_mongodb_and_rabbitmq_are_not_reachable(
+    client: TestClient[Any, Any],
+) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert await response.json() == {
+        "status": "unavailable",
+        "checks": {"mongodb": False, "rabbitmq": False},
+    }
