@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 SECRETS_FILE = "secrets.env"
-SECRET_NAMES = frozenset({"PLATFORM_JWT_SECRET", "TOKEN_ENCRYPTION_KEYS"})
+SECRET_NAMES = frozenset(
+    {"PLATFORM_JWT_SECRET", "TOKEN_ENCRYPTION_KEYS", "LOCAL_IDP_CLIENT_SECRET"}
+)
 
 
 def _generate() -> dict[str, str]:
@@ -22,18 +24,34 @@ def _generate() -> dict[str, str]:
     return {
         "PLATFORM_JWT_SECRET": secrets.token_urlsafe(48),
         "TOKEN_ENCRYPTION_KEYS": f"local1:{key}",
+        "LOCAL_IDP_CLIENT_SECRET": secrets.token_urlsafe(32),
     }
 
 
 def ensure_secrets(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
     path = state_dir / SECRETS_FILE
-    if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.writelines(f"{k}={v}\n" for k, v in _generate().items())
-    stored = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    stored = _read(path)
+    missing = {k: v for k, v in _generate().items() if k not in stored}
+    if missing:
+        stored.update(missing)
+        _write_private(path, stored)
     return {name: env.get(name) or value for name, value in stored.items()}
+
+
+def _read(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def _write_private(path: Path, values: Mapping[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(f"{k}={v}\n" for k, v in values.items())
+    partial.replace(path)
 
 
 def forget_secrets(state_dir: Path) -> bool:

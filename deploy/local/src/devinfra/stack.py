@@ -18,6 +18,7 @@ from devinfra.mongodb import describe_mongodb, ensure_mongodb, stop_mongodb
 from devinfra.rabbitmq import describe_rabbitmq, ensure_rabbitmq, stop_rabbitmq
 from devinfra.secrets import SECRET_NAMES, describe_secrets, ensure_secrets, forget_secrets
 from devinfra.services import describe_services, start_services, stop_services
+from devinfra.standins import describe_standins, start_standins, stop_standins
 
 ENV_FILE = "infra.env"
 STATE_DIR_VAR = "DEVINFRA_STATE_DIR"
@@ -63,6 +64,7 @@ COMPONENTS: list[Component] = [
 
 # `python -m devinfra up --services` (what `make run` uses) adds the three services on top.
 SERVICE_COMPONENTS: list[Component] = [
+    Component("atlassian stand-ins", start_standins, stop_standins, describe_standins),
     Component("services", start_services, stop_services, describe_services),
 ]
 
