@@ -50,6 +50,7 @@ class _Form:
     action: str
     method: str
     fields: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _PageParser(HTMLParser):
@@ -67,7 +68,12 @@ class _PageParser(HTMLParser):
             self._form = _Form(attr.get("action", ""), attr.get("method", "get").lower())
             self.forms.append(self._form)
         elif tag == "input" and self._form is not None and attr.get("name"):
-            self._form.fields[attr["name"]] = attr.get("value", "")
+            if attr.get("type", "").lower() in {"radio", "checkbox"}:
+                self._form.choices.setdefault(attr["name"], []).append(attr.get("value", ""))
+            else:
+                self._form.fields[attr["name"]] = attr.get("value", "")
+        elif tag == "button" and self._form is not None and attr.get("name"):
+            self._form.choices.setdefault(attr["name"], []).append(attr.get("value", ""))
         elif tag == "a" and attr.get("href"):
             self.links.append(attr["href"])
 
@@ -138,3 +144,26 @@ async def complete_consent(
         url, method, data = urljoin(url, form.action), form.method.upper(), dict(form.fields)
 
     raise ConsentFlowError(f"no final response after {MAX_STEPS} steps: {visited}")
+
+
+async def choose_site(
+    session: aiohttp.ClientSession, page: ConsentResult, cloud_id: str
+) -> ConsentResult:
+    """On a site picker page, submit the choice of the site `cloud_id`, as a person would.
+
+    Works whether the page offers one form with a radio button or a button per site, or one
+    form per site carrying the cloud id in a hidden field.
+    """
+    for form in _parse(page.text).forms:
+        data = dict(form.fields)
+        chosen = [name for name, values in form.choices.items() if cloud_id in values]
+        if chosen:
+            data[chosen[0]] = cloud_id
+        elif cloud_id not in form.fields.values():
+            continue
+        url = urljoin(page.url, form.action)
+        async with session.request(
+            form.method.upper(), url, data=data, allow_redirects=False
+        ) as resp:
+            return ConsentResult(resp.status, url, await resp.text(), [*page.visited, url])
+    raise ConsentFlowError(f"no form on {page.url} offers the site {cloud_id}")
