@@ -13,6 +13,7 @@ help:
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make test   lint, type-check and run every test tier (starts what it needs)"
 	@echo "make bench  run the benchmarks, printing ratios against a baseline from the same run"
+	@echo "make demo   walk the whole story against the system that make run started"
 
 setup:
 	@$(UV) sync --frozen --quiet
@@ -39,3 +40,6 @@ test: lint infra
 
 bench: infra
 	$(UV) run --frozen python -m bench
+
+demo: setup
+	$(UV) run --frozen python -m devinfra.demo
