@@ -1,0 +1,1 @@
+"""integration-service against real MongoDB-compatible server and RabbitMQ."""
