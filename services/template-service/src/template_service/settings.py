@@ -11,3 +11,6 @@ SERVICE_NAME = "template-service"
 
 class TemplateSettings(ServiceSettings):
     port: int = Field(default=8083, ge=1, le=65535)
+    # Contract §5 gives template-service AUTH_SERVICE_URL; it calls no auth-service route yet
+    # (dialog tasks carry a binding, and the dialog runtime asks auth-service for tokens).
+    auth_service_url: str = Field(default="http://127.0.0.1:8081", pattern=r"^https?://\S+$")

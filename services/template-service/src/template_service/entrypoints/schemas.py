@@ -1,0 +1,145 @@
+"""template-service's request and response bodies; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from platform_core.api import AppId, RequestModel, ResponseModel
+from platform_core.contract_types import UtcDateTime
+from template_service.domain.dialog_task import DialogTask, TaskSource, TaskStatus
+from template_service.domain.installation import Installation
+from template_service.domain.nodes import TaskNode, Transition
+from template_service.domain.template import Blueprint, Template, TemplateId, TemplateInput
+from template_service.service_layer.queries import AppTemplate
+
+OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class PageQuery(RequestModel):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class TemplatesQuery(PageQuery):
+    integration: str | None = Field(default=None, max_length=64)
+
+
+class TemplatePath(RequestModel):
+    template_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AppPath(RequestModel):
+    app_id: AppId
+
+
+class InstallationPath(RequestModel):
+    app_id: AppId
+    installation_id: OpaqueId
+
+
+class DialogTaskPath(RequestModel):
+    app_id: AppId
+    dialog_task_id: OpaqueId
+
+
+class InstallBody(RequestModel):
+    template_id: TemplateId
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+class TemplateOut(ResponseModel):
+    template_id: str
+    integration: str
+    name: str
+    description: str
+    version: str
+    inputs: list[TemplateInput]
+    blueprint: Blueprint = Field(
+        description=(
+            "The dialog task the template installs; its transitions join node names. Service "
+            "nodes have no `auth` here: an installed task's are bound to the app's integration."
+        )
+    )
+
+    @classmethod
+    def of(cls, template: Template) -> TemplateOut:
+        return cls(**dict(template))
+
+
+class TemplatePage(ResponseModel):
+    items: list[TemplateOut]
+    next_cursor: str | None
+
+
+class AppTemplateOut(TemplateOut):
+    installable: bool = Field(description="The app's integration is configured (and enabled)")
+    installed: bool
+    installation_id: str | None
+    dialog_task_id: str | None
+
+    @classmethod
+    def of_app(cls, view: AppTemplate) -> AppTemplateOut:
+        installation = view.installation
+        return cls(
+            **dict(view.template),
+            installable=view.installable,
+            installed=installation is not None,
+            installation_id=installation.installation_id if installation else None,
+            dialog_task_id=installation.dialog_task_id if installation else None,
+        )
+
+
+class AppTemplatePage(ResponseModel):
+    items: list[AppTemplateOut]
+    next_cursor: str | None
+
+
+class InstallationOut(ResponseModel):
+    installation_id: str
+    template_id: str
+    template_version: str
+    dialog_task_id: str
+    installed_at: UtcDateTime
+
+    @classmethod
+    def of(cls, installation: Installation) -> InstallationOut:
+        return cls.model_validate(installation.model_dump(exclude={"app_id"}))
+
+
+class InstallationPage(ResponseModel):
+    items: list[InstallationOut]
+    next_cursor: str | None
+
+
+class DialogTaskOut(ResponseModel):
+    dialog_task_id: str
+    app_id: str
+    name: str
+    source: TaskSource
+    status: TaskStatus = Field(
+        description="`integration_disabled` while the integration is disabled or removed"
+    )
+    nodes: list[TaskNode] = Field(
+        description=(
+            "Service node urls start with {{connection.api_base_url}} (the bound site's API "
+            "root) or {{provider.api_base_url}}; placeholders in a url are substituted "
+            "URL-encoded; a body value that is one placeholder alone keeps the type of its value"
+        )
+    )
+    transitions: list[Transition] = Field(description="Edges between node ids")
+    created_at: UtcDateTime
+
+    @classmethod
+    def of(cls, task: DialogTask) -> DialogTaskOut:
+        return cls(**{name: value for name, value in task if name != "integration"})
+
+
+class DialogTaskPage(ResponseModel):
+    items: list[DialogTaskOut]
+    next_cursor: str | None

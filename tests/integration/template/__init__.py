@@ -1,0 +1,1 @@
+"""template-service served for real."""

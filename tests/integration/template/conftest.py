@@ -1,0 +1,173 @@
+"""template-service served for real (MongoDB, RabbitMQ, its consumer).
+
+integration-service's events are published as real CloudEvents on the `integrations` exchange,
+and what template-service publishes is read back from it with a tap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from platform_core.app import PLATFORM_KEY
+from platform_core.broker import Broker
+from platform_core.contract_types import AuthorizationType, SystemProfileRef
+from platform_core.events import (
+    CloudEvent,
+    EventData,
+    IntegrationConfigured,
+    IntegrationDisabled,
+    IntegrationEnabled,
+    IntegrationRemoved,
+    new_event,
+)
+from template_service.app import create_app
+from template_service.settings import TemplateSettings
+from tests.support.apps import serving
+from tests.support.events import EventTap
+from tests.support.infra import Infra
+from tests.support.waiting import eventually
+
+Client = TestClient[web.Request, web.Application]
+PUBLISH_ATTEMPTS = 3
+
+
+@dataclass
+class Service:
+    client: Client
+    app: web.Application
+    headers: dict[str, str]
+    queue: str
+
+    async def call(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        async with self.client.request(
+            method, path, json=json, headers=self.headers if headers is None else headers
+        ) as response:
+            body = await response.json(content_type=None) if response.status != 204 else None
+            return response.status, body
+
+    async def install(self, app_id: str, template_id: str) -> tuple[int, Any]:
+        return await self.call(
+            "POST", f"/v1/apps/{app_id}/template-installations", {"template_id": template_id}
+        )
+
+    async def task(self, app_id: str, dialog_task_id: str) -> dict[str, Any]:
+        status, body = await self.call("GET", f"/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}")
+        assert status == 200, body
+        return dict(body)
+
+    async def app_template(self, app_id: str, template_id: str) -> dict[str, Any]:
+        status, body = await self.call("GET", f"/v1/apps/{app_id}/templates")
+        assert status == 200, body
+        return next(dict(i) for i in body["items"] if i["template_id"] == template_id)
+
+    def consumed(self, event_type: str, outcome: str = "processed") -> float:
+        registry = self.app[PLATFORM_KEY].metrics.registry
+        value = registry.get_sample_value(
+            "events_consumed_total", {"queue": self.queue, "type": event_type, "outcome": outcome}
+        )
+        return value or 0.0
+
+
+@contextlib.asynccontextmanager
+async def running_service(settings: TemplateSettings, token: str) -> AsyncIterator[Service]:
+    app = create_app(settings)
+    async with serving(app) as client:
+        yield Service(client, app, {"Authorization": f"Bearer {token}"}, settings.event_queue)
+
+
+@pytest.fixture
+def template_settings(service_settings: Callable[[str], dict[str, object]]) -> TemplateSettings:
+    return TemplateSettings(**service_settings("template-service"))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def service(
+    template_settings: TemplateSettings, token: Callable[..., str]
+) -> AsyncIterator[Service]:
+    async with running_service(template_settings, token()) as running:
+        yield running
+
+
+@dataclass
+class IntegrationEvents:
+    """Publishes events as integration-service would, and waits until they were consumed."""
+
+    broker: Broker
+    service: Service
+
+    async def send(self, event: CloudEvent, outcome: str = "processed") -> None:
+        before = self.service.consumed(event.type, outcome)
+        await self._publish(event)
+        assert await eventually(lambda: self.service.consumed(event.type, outcome) > before), (
+            f"{event.type} was not {outcome}"
+        )
+
+    async def _publish(self, event: CloudEvent) -> None:
+        # The routing key also reaches other test runs' queues; RabbitMQ closes the publishing
+        # connection when one of them is deleted mid-delivery. The connection is robust, and a
+        # second delivery of the same event id is deduplicated, so publishing again is safe.
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                await self.broker.publish(event)
+                return
+            except aio_pika.exceptions.AMQPError:
+                if attempt == PUBLISH_ATTEMPTS:
+                    raise
+                assert await eventually(self.broker.is_ready)
+
+    async def publish(self, data: EventData) -> CloudEvent:
+        event = new_event("/integration-service", data)
+        await self.send(event)
+        return event
+
+    async def configured(
+        self, app_id: str, authorization_type: AuthorizationType = "pre_authorize"
+    ) -> CloudEvent:
+        return await self.publish(
+            IntegrationConfigured(
+                app_id=app_id,
+                integration="confluence",
+                authorization_type=authorization_type,
+                profile=SystemProfileRef(),
+                first_configuration=True,
+                configured_at=datetime.now(UTC),
+            )
+        )
+
+    async def disabled(self, app_id: str) -> CloudEvent:
+        return await self.publish(IntegrationDisabled(app_id=app_id, integration="confluence"))
+
+    async def enabled(self, app_id: str) -> CloudEvent:
+        return await self.publish(IntegrationEnabled(app_id=app_id, integration="confluence"))
+
+    async def removed(self, app_id: str) -> CloudEvent:
+        return await self.publish(IntegrationRemoved(app_id=app_id, integration="confluence"))
+
+
+@pytest.fixture
+async def integration_events(infra: Infra, service: Service) -> AsyncIterator[IntegrationEvents]:
+    broker = Broker(infra.amqp_url, "integration-service-stand-in")
+    await broker.connect()
+    yield IntegrationEvents(broker, service)
+    await broker.close()
+
+
+@pytest.fixture
+async def tap(infra: Infra) -> AsyncIterator[EventTap]:
+    async with EventTap(infra.amqp_url, ["template.*", "dialog_task.*"]) as events:
+        yield events
+
+
+def of_app(tap: EventTap, app_id: str, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in tap.of_type(event_type) if e["subject"] == app_id]
