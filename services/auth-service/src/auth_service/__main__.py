@@ -1,15 +1,47 @@
-"""`python -m auth_service`: serve auth-service until SIGTERM."""
+"""`python -m auth_service`: serve until SIGTERM; `python -m auth_service rotate-keys`:
+re-encrypt every stored secret under the first key of TOKEN_ENCRYPTION_KEYS (safe while the
+service keeps serving; see service_layer.rotation)."""
 
 from __future__ import annotations
 
-from auth_service.app import create_app
+import argparse
+import asyncio
+import sys
+
+from auth_service.adapters.vault import Vault
+from auth_service.app import create_app, load_providers
+from auth_service.domain.providers import ProviderFileError
+from auth_service.service_layer.rotation import rotate_keys
 from auth_service.settings import SERVICE_NAME, AuthSettings
+from platform_core import mongo
 from platform_core.app import run_service
 from platform_core.settings import load_settings
 
 
-def main() -> None:
+async def _rotate(settings: AuthSettings) -> dict[str, int]:
+    client = mongo.create_client(settings.mongodb_url, f"{SERVICE_NAME}-rotate-keys")
+    try:
+        db = client[settings.mongodb_database or SERVICE_NAME.replace("-", "_")]
+        vault = Vault.from_setting(settings.token_encryption_keys.get_secret_value())
+        return await rotate_keys(db, vault)
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m auth_service")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "rotate-keys"])
+    args = parser.parse_args(argv)
     settings = load_settings(AuthSettings, SERVICE_NAME)
+    try:
+        load_providers(settings)
+    except (ProviderFileError, OSError) as exc:
+        print(f"{SERVICE_NAME}: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.command == "rotate-keys":
+        counts = asyncio.run(_rotate(settings))
+        print(" ".join(f"{name}={count}" for name, count in counts.items()))
+        return
     run_service(lambda: create_app(settings), settings, SERVICE_NAME)
 
 

@@ -1,13 +1,82 @@
-"""auth-service's settings: the common ones of contract §5 and its own."""
+"""auth-service's settings: contract §5's variables, the cross-service agreements, its own knobs.
+
+Everything is validated once at start-up; a malformed TOKEN_ENCRYPTION_KEYS (or any other bad
+value) makes `load_settings` refuse to start with a one-line reason that never echoes a value.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+from pathlib import Path
 
+from pydantic import Field, SecretStr, field_validator
+
+from auth_service.domain.keys import parse_keyring
 from platform_core.settings import ServiceSettings
 
 SERVICE_NAME = "auth-service"
+DEFAULT_PROVIDERS_FILE = Path(__file__).with_name("providers.json")
 
 
 class AuthSettings(ServiceSettings):
     port: int = Field(default=8081, ge=1, le=65535)
+    public_base_url: str = Field(default="http://127.0.0.1:8081", pattern=r"^https?://[^/\s]+$")
+    token_encryption_keys: SecretStr
+    confluence_client_id: str | None = None
+    confluence_client_secret: SecretStr | None = None
+    atlassian_auth_base_url: str = "https://auth.atlassian.com"
+    atlassian_api_base_url: str = "https://api.atlassian.com"
+    allow_insecure_provider_urls: bool = False
+    return_url_allowlist: str = ""
+    refresh_keepalive_days: int = Field(default=30, ge=1, le=80)
+    providers_file: Path = DEFAULT_PROVIDERS_FILE
+
+    admin_link_ttl_seconds: int = Field(default=15 * 60, ge=60)
+    user_link_ttl_seconds: int = Field(default=60 * 60, ge=60)
+    max_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    state_ttl_seconds: int = Field(default=10 * 60, ge=30)
+    refresh_timeout_seconds: float = Field(default=10.0, gt=0)
+    refresh_max_attempts: int = Field(default=3, ge=1, le=10)
+    refresh_backoff_seconds: float = Field(default=0.25, ge=0)
+    refresh_max_backoff_seconds: float = Field(default=5.0, ge=0)
+    force_refresh_window_seconds: float = Field(default=5.0, ge=0)
+    keepalive_interval_seconds: float = Field(default=3600.0, gt=0)
+    keepalive_batch: int = Field(default=100, ge=1)
+
+    @field_validator("token_encryption_keys")
+    @classmethod
+    def _well_formed_keys(cls, value: SecretStr) -> SecretStr:
+        parse_keyring(value.get_secret_value())
+        return value
+
+    @field_validator("public_base_url", "atlassian_auth_base_url", "atlassian_api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.public_base_url}/oauth/callback"
+
+    @property
+    def return_url_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.return_url_allowlist.split(",") if p.strip())
+
+    @property
+    def lease_seconds(self) -> float:
+        """Longer than a whole refresh (every attempt and backoff), so a live holder keeps it."""
+        per_attempt = self.refresh_timeout_seconds + self.refresh_max_backoff_seconds
+        return self.refresh_max_attempts * per_attempt + 5.0
+
+    def variable(self, name: str) -> str | None:
+        """A provider file's `${NAME}`: a declared setting first, else the raw environment.
+
+        This is what lets a new provider (Jira) name its own client id variables as data.
+        """
+        field = name.lower()
+        if field in type(self).model_fields:
+            value = getattr(self, field)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            return None if value is None else str(value)
+        return os.environ.get(name)

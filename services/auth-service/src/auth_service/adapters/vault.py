@@ -1,0 +1,66 @@
+"""The vault: AES-256-GCM for every stored secret (tokens, client secrets, PKCE verifiers).
+
+Each encryption uses a fresh 96-bit nonce and the first key of TOKEN_ENCRYPTION_KEYS; the key id
+is stored beside the ciphertext so any configured key can decrypt. The associated data binds a
+ciphertext to its record and field (`<record id>|<field>`): moved to another record or field,
+it no longer decrypts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bson import Binary
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from auth_service.domain.keys import parse_keyring
+
+NONCE_BYTES = 12
+
+Sealed = dict[str, Any]  # {"kid": str, "nonce": bytes, "ciphertext": bytes}
+
+
+class VaultError(Exception):
+    """A ciphertext that cannot be opened: unknown key id, wrong record, or tampered."""
+
+
+class Vault:
+    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise ValueError("the vault needs at least one key")
+        self._ciphers = {kid: AESGCM(material) for kid, material in keys}
+        self.current_kid = keys[0][0]
+
+    @classmethod
+    def from_setting(cls, raw: str) -> Vault:
+        return cls(parse_keyring(raw))
+
+    def seal(self, plaintext: str, record_id: str, field: str) -> Sealed:
+        nonce = os.urandom(NONCE_BYTES)
+        cipher = self._ciphers[self.current_kid]
+        ciphertext = cipher.encrypt(nonce, plaintext.encode(), _aad(record_id, field))
+        return {"kid": self.current_kid, "nonce": Binary(nonce), "ciphertext": Binary(ciphertext)}
+
+    def open(self, sealed: Sealed, record_id: str, field: str) -> str:
+        cipher = self._ciphers.get(str(sealed.get("kid")))
+        if cipher is None:
+            raise VaultError(f"no key {sealed.get('kid')!r} to decrypt {field}")
+        try:
+            plain = cipher.decrypt(
+                bytes(sealed["nonce"]), bytes(sealed["ciphertext"]), _aad(record_id, field)
+            )
+        except (InvalidTag, KeyError, TypeError):
+            raise VaultError(f"{field} of this record cannot be decrypted") from None
+        return plain.decode()
+
+    def is_current(self, sealed: Sealed | None) -> bool:
+        return sealed is None or sealed.get("kid") == self.current_kid
+
+    def reseal(self, sealed: Sealed, record_id: str, field: str) -> Sealed:
+        return self.seal(self.open(sealed, record_id, field), record_id, field)
+
+
+def _aad(record_id: str, field: str) -> bytes:
+    return f"{record_id}|{field}".encode()

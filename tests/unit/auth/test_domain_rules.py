@@ -1,0 +1,156 @@
+"""Pure rules: capabilities and their hashes, the refresh decision, token responses, site
+binding, link lifetimes, provider URL rules, and the HTML pages' escaping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from auth_service.domain.authorizations import (
+    NoSites,
+    Site,
+    bind_site,
+    effective_status,
+    link_ttl_seconds,
+)
+from auth_service.domain.credentials import needs_refresh, parse_token_response
+from auth_service.domain.profiles import scope_problems, url_problems
+from auth_service.domain.secrets import (
+    capability_hash,
+    new_capability,
+    new_pkce_verifier,
+    same_hash,
+)
+from auth_service.domain.urls import allowed_return_url, check_provider_url
+from auth_service.entrypoints import pages
+from platform_core.contract_types import AppSubject, UserSubject
+
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+ACME = Site("c-acme", "acme", "https://acme.atlassian.net")
+GLOBEX = Site("c-globex", "globex", "https://globex.atlassian.net")
+
+
+def test_capabilities_carry_at_least_256_bits_and_only_their_hash_is_kept() -> None:
+    values = {new_capability() for _ in range(100)}
+    assert len(values) == 100
+    assert all(len(v) >= 43 for v in values)  # 32 bytes, base64url
+    value = values.pop()
+    assert capability_hash(value) != value and len(capability_hash(value)) == 64
+    assert same_hash(value, capability_hash(value))
+    assert not same_hash(None, capability_hash(value))
+    assert not same_hash(value, None)
+    assert 43 <= len(new_pkce_verifier()) <= 128
+
+
+def refresh(**overrides: object) -> bool:
+    values: dict[str, object] = {
+        "expires_at": NOW + timedelta(minutes=30),
+        "last_refreshed_at": NOW - timedelta(minutes=30),
+        "now": NOW,
+        "min_valid_seconds": 60,
+        "force_refresh": False,
+        "force_window_seconds": 5.0,
+    }
+    values.update(overrides)
+    return needs_refresh(**values)  # type: ignore[arg-type]
+
+
+def test_a_token_valid_long_enough_is_not_refreshed() -> None:
+    assert refresh() is False
+
+
+def test_a_token_expiring_within_min_valid_seconds_is_refreshed() -> None:
+    assert refresh(expires_at=NOW + timedelta(seconds=59)) is True
+    assert refresh(expires_at=NOW - timedelta(seconds=1)) is True
+    assert refresh(min_valid_seconds=1801) is True
+
+
+def test_force_refresh_is_deduplicated_within_the_window() -> None:
+    assert refresh(force_refresh=True) is True
+    assert refresh(force_refresh=True, last_refreshed_at=NOW - timedelta(seconds=2)) is False
+    assert refresh(force_refresh=True, last_refreshed_at=NOW - timedelta(seconds=5)) is True
+
+
+def test_a_token_response_is_parsed_and_an_absent_refresh_token_keeps_the_old_one() -> None:
+    tokens = parse_token_response(
+        {"access_token": "tok-123", "expires_in": 3600, "scope": "x y", "token_type": "Bearer"},
+        NOW,
+        ("z",),
+    )
+    assert tokens.expires_at == NOW + timedelta(hours=1)
+    assert tokens.scopes == ("x", "y")
+    assert tokens.refresh_token is None
+    assert tokens.keeping_refresh_token("old").refresh_token == "old"
+    assert "tok-123" not in repr(tokens)
+    with pytest.raises(ValueError):
+        parse_token_response({"token_type": "Bearer"}, NOW, ())
+
+
+def test_one_site_binds_several_bind_only_the_hinted_one_and_none_is_never_guessed() -> None:
+    assert bind_site([ACME], None) == ACME
+    assert bind_site([ACME], "https://other.atlassian.net") == ACME
+    assert bind_site([ACME, GLOBEX], None) is None
+    assert bind_site([GLOBEX, ACME], "https://acme.atlassian.net/") == ACME
+    assert bind_site([ACME, GLOBEX], "c-globex") == GLOBEX
+    assert bind_site([ACME, GLOBEX], "https://nowhere.atlassian.net") is None
+    with pytest.raises(NoSites):
+        bind_site([], None)
+
+
+def test_links_default_to_15_minutes_for_admins_and_an_hour_for_end_users() -> None:
+    kw = {"admin_default": 900, "user_default": 3600, "maximum": 86400}
+    assert link_ttl_seconds(AppSubject(), None, **kw) == 900
+    assert link_ttl_seconds(UserSubject(user_id="u"), None, **kw) == 3600
+    assert link_ttl_seconds(AppSubject(), 120, **kw) == 120
+    assert link_ttl_seconds(AppSubject(), 10**9, **kw) == 86400
+    assert effective_status("pending", NOW, False, NOW) == "expired"
+    assert effective_status("pending", NOW, True, NOW) == "pending"
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "ok"),
+    [
+        ("https://auth.atlassian.com/authorize", False, True),
+        ("http://auth.atlassian.com/authorize", True, False),
+        ("http://127.0.0.1:8000/authorize", False, False),
+        ("http://127.0.0.1:8000/authorize", True, True),
+        ("http://localhost/authorize", True, True),
+        ("https://user:pw@auth.atlassian.com/", False, False),
+        ("https://" + "a" * 3000 + ".com", False, False),
+        ("ftp://auth.atlassian.com/", True, False),
+    ],
+)
+def test_provider_urls_are_https_or_loopback_http_when_allowed(
+    url: str, insecure: bool, ok: bool
+) -> None:
+    if ok:
+        assert check_provider_url(url, allow_insecure=insecure) == url
+    else:
+        with pytest.raises(ValueError):
+            check_provider_url(url, allow_insecure=insecure)
+
+
+def test_profile_problems_name_each_bad_field() -> None:
+    problems = url_problems(
+        {"token_url": "http://x.example.com", "refresh_url": None}, allow_insecure=False
+    )
+    assert [p["field"] for p in problems] == ["token_url"]
+    assert scope_problems([]) and scope_problems(["a b"]) and not scope_problems(["a"])
+
+
+def test_return_urls_must_start_with_an_allowed_prefix() -> None:
+    prefixes = ("https://app.example.com/",)
+    assert allowed_return_url("https://app.example.com/x", prefixes)
+    assert not allowed_return_url("https://app.example.com.evil.io/", prefixes)
+    assert not allowed_return_url("https://app.example.com/", ())
+
+
+def test_pages_escape_everything_they_show() -> None:
+    hostile = Site('"><script>alert(1)</script>', "<b>x</b>", "https://x/?a=<i>")
+    text = pages.site_picker("/oauth/site", "Conf<luence>", [hostile], 'sel"ection').text or ""
+    assert "<script>" not in text and "<b>x</b>" not in text and "<luence>" not in text
+    assert "&lt;script&gt;" in text and "sel&quot;ection" in text
+    error = pages.page(400, "Bad <title>", "Provider said <img src=x>", "access_denied").text or ""
+    assert "<img" not in error and "&lt;img src=x&gt;" in error
+    assert pages.page(400, "t", "m").headers["Cache-Control"] == "no-store"
