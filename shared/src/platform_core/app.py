@@ -11,10 +11,9 @@ lets in-flight requests finish, then runs that cleanup.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pymongo import AsyncMongoClient
@@ -39,8 +38,12 @@ from platform_core.settings import ServiceSettings
 from platform_core.unit_of_work import UnitOfWork
 
 log = get_logger("platform_core.app")
+T = TypeVar("T")
 
 READINESS_TIMEOUT_SECONDS = 2.0
+# No shutdown step may hold the process hostage: whatever is unfinished is redone after restart
+# (unsent events stay in the outbox, unacked messages are redelivered).
+SHUTDOWN_STEP_SECONDS = 5.0
 
 
 @dataclass
@@ -125,6 +128,16 @@ async def openapi(request: web.Request) -> web.StreamResponse:
     return web.json_response(document)
 
 
+async def _bounded(step: Awaitable[T], name: str) -> T | None:
+    try:
+        return await asyncio.wait_for(step, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("shutdown_step_timed_out", step=name)
+    except Exception as exc:
+        log.warning("shutdown_step_failed", step=name, error=type(exc).__name__)
+    return None
+
+
 def create_http_app(
     settings: ServiceSettings, *, service: str, version: str, routes: Sequence[ApiRoutes]
 ) -> web.Application:
@@ -173,7 +186,7 @@ def _mongo_context(
         await mongo.ensure_indexes(platform.db, indexes)
         platform.uow = UnitOfWork(client, platform.db, source=f"/{platform.service}")
         yield
-        await client.close()
+        await _bounded(client.close(), "mongodb_close")
 
     return context
 
@@ -197,10 +210,9 @@ def _relay_context(platform: Platform) -> Callable[[web.Application], AsyncItera
         task = asyncio.create_task(relay.run(), name="outbox-relay")
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        flushed = await relay.flush()
-        log.info("outbox_flushed", events=flushed)
+        await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
+        flushed = await _bounded(relay.flush(), "outbox_flush")
+        log.info("outbox_flushed", events=flushed or 0)
 
     return context
 

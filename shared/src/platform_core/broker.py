@@ -8,6 +8,7 @@ is aio-pika's robust one: after an outage it reconnects and re-declares what was
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
@@ -71,9 +72,10 @@ class Broker:
             message, routing_key=event.type, mandatory=False, timeout=PUBLISH_TIMEOUT_SECONDS
         )
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
         if self._connection is not None:
-            await self._connection.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection.close(), timeout)
 
 
 async def declare_exchange(channel: AbstractChannel) -> AbstractExchange:

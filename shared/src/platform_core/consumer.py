@@ -153,15 +153,22 @@ class EventConsumer:
             await queue.bind(exchange, routing_key=routing_key)
         return queue
 
-    async def stop(self) -> None:
-        """Stop taking messages, let in-flight ones finish, close the channel."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, let in-flight ones finish, close the channel.
+
+        Each step is bounded: a message still unfinished at the deadline is simply not acked,
+        so the broker redelivers it and the processed-event record makes that harmless.
+        """
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
-                await self._queue.cancel(self._consumer_tag)
+                await asyncio.wait_for(self._queue.cancel(self._consumer_tag), timeout)
         if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            _, unfinished = await asyncio.wait(set(self._in_flight), timeout=timeout)
+            for task in unfinished:
+                task.cancel()
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._channel.close(), timeout)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()

@@ -72,6 +72,17 @@ def redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return {key: redact(value, key) for key, value in event_dict.items()}
 
 
+class RedactRecord(logging.Filter):
+    """Redacts a stdlib record in place, for handlers that are not ours (test log capture)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _redact_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) for arg in record.args)
+        return True
+
+
 def _shared_processors(service: str) -> list[Processor]:
     def add_service(_: Any, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
@@ -109,8 +120,13 @@ def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("aiohttp.access", "aiohttp.server", "aiohttp.web", "aiohttp.client"):
+        logging.getLogger(name).addFilter(_REDACT_RECORD)
     for noisy in ("aio_pika", "aiormq", "pymongo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+_REDACT_RECORD = RedactRecord()
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

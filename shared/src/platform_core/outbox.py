@@ -137,10 +137,9 @@ class OutboxRelay:
             await self._loop()
         finally:
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            with contextlib.suppress(PyMongoError):
-                await self._lease.release()
+            await asyncio.wait({watcher}, timeout=2)
+            with contextlib.suppress(PyMongoError, TimeoutError):
+                await asyncio.wait_for(self._lease.release(), 2)
 
     async def _loop(self) -> None:
         backoff = 0.0
