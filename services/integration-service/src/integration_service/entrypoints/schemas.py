@@ -18,6 +18,7 @@ from platform_core.contract_types import (
     AuthorizationType,
     ErrorInfo,
     ProfileRef,
+    SystemProfileRef,
     UserId,
     UtcDateTime,
 )
@@ -49,7 +50,12 @@ class PutAppBody(RequestModel):
 
 class ConfigureBody(RequestModel):
     type: AuthorizationType
-    profile: ProfileRef
+    # The "Enable" button of "Allow users to authorize" names no profile: the platform's own
+    # OAuth app is what a user of the API would expect then.
+    profile: ProfileRef = Field(
+        default_factory=SystemProfileRef,
+        description="The OAuth app to consent with; the system profile when omitted.",
+    )
     return_url: ReturnUrl | None = None
 
 
