@@ -49,8 +49,9 @@ class EventTap:
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 if self._durable_queue and self._queue is not None:
-                    await self._queue.delete(if_unused=False, if_empty=False)
-                await self._connection.close()
+                    await asyncio.wait_for(self._queue.delete(if_unused=False, if_empty=False), 10)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection.close(), 10)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         async with self._arrived:

@@ -65,10 +65,11 @@ class ServiceProcess:
             raise
 
 
-async def delete_queues(amqp_url: str, names: list[str]) -> None:
-    connection = await connect_robust(amqp_url)
+async def delete_queues(amqp_url: str, names: list[str], timeout: float = 10.0) -> None:
+    """Best-effort clean-up: a broker that does not answer must not hang the test run."""
+    connection = await connect_robust(amqp_url, timeout=timeout)
     async with connection:
         channel = await connection.channel()
         for name in names:
             with contextlib.suppress(Exception):
-                await channel.queue_delete(name)
+                await asyncio.wait_for(channel.queue_delete(name), timeout)

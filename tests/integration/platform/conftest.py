@@ -32,7 +32,11 @@ class Parts:
 
 @contextlib.asynccontextmanager
 async def running_parts(
-    client: AsyncMongoClient[Document], db_name: str, amqp_url: str, **relay_options: object
+    client: AsyncMongoClient[Document],
+    db_name: str,
+    amqp_url: str,
+    run_relay: bool = True,
+    **relay_options: object,
 ) -> AsyncIterator[Parts]:
     db = client[db_name]
     await ensure_indexes(db, [*OUTBOX_INDEXES, *PROCESSED_INDEXES])
@@ -41,7 +45,7 @@ async def running_parts(
     metrics = ServiceMetrics()
     relay = OutboxRelay(db, broker, metrics, **relay_options)  # type: ignore[arg-type]
     uow = UnitOfWork(client, db, source="/test-service", relay=relay)
-    task = asyncio.create_task(relay.run())
+    task = asyncio.create_task(relay.run() if run_relay else asyncio.Event().wait())
     try:
         yield Parts(db, broker, relay, uow, metrics, amqp_url)
     finally:
