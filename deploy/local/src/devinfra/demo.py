@@ -103,7 +103,7 @@ async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any])
     )
 
     say('Install "Create Content"')
-    installation = await client.install(app_id, "confluence.create_content")
+    installation = await client.install_when_installable(app_id, "confluence.create_content")
     task = await client.dialog_task(app_id, installation["dialog_task_id"])
     print(f"    dialog task {task['name']} ({task['status']}):")
     for node in task["nodes"]:

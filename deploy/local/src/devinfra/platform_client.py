@@ -6,6 +6,7 @@ speaks only the external contract: HTTP with a service JWT, nothing internal.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,20 @@ class PlatformClient:
         url = f"{self.urls.template}/v1/apps/{app_id}/template-installations"
         result: Json = await self.call("POST", url, {"template_id": template_id}, expect=expect)
         return result
+
+    async def install_when_installable(
+        self, app_id: str, template_id: str, timeout: float = 15.0
+    ) -> Json:
+        """template-service learns of a configuration from an event: wait for it, then install."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not any(
+            item["template_id"] == template_id and item["installable"]
+            for item in await self.app_templates(app_id)
+        ):
+            if asyncio.get_running_loop().time() > deadline:
+                raise UnexpectedAnswer(f"{template_id} never became installable for {app_id}")
+            await asyncio.sleep(0.1)
+        return await self.install(app_id, template_id, expect=(200, 201))
 
     async def dialog_task(self, app_id: str, dialog_task_id: str) -> Json:
         url = f"{self.urls.template}/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}"
