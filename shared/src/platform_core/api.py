@@ -12,10 +12,10 @@ from __future__ import annotations
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from platform_core.errors import (
     BadRequest,
@@ -26,6 +26,8 @@ from platform_core.errors import (
     ValidationFailed,
 )
 from platform_core.service_auth import Caller, Scope
+
+T = TypeVar("T")
 
 AppId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -44,6 +46,23 @@ class RequestModel(BaseModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(RequestModel):
+    """`?limit=` (1..200, default 50) and `?cursor=` of every list (contract §0)."""
+
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def page_of(
+    items: Sequence[T], key: Callable[[T], str], query: PageQuery
+) -> tuple[list[T], str | None]:
+    """Keyset paging over items sorted by `key`: the cursor is the last key of the page."""
+    remaining = [item for item in items if query.cursor is None or key(item) > query.cursor]
+    page = remaining[: query.limit]
+    more = len(remaining) > query.limit
+    return page, key(page[-1]) if more and page else None
 
 
 @dataclass(frozen=True)

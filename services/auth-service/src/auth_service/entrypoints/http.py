@@ -15,7 +15,7 @@ from auth_service.entrypoints.state import wired
 from auth_service.service_layer import credentials, links, profiles
 from auth_service.service_layer import errors as e
 from auth_service.service_layer.profiles import ProfileFields
-from platform_core.api import CALLER_KEY, ApiRoutes, Reply
+from platform_core.api import CALLER_KEY, ApiRoutes, PageQuery, Reply
 from platform_core.errors import ValidationFailed
 from platform_core.mongo import Document
 from platform_core.service_auth import Scope
@@ -71,7 +71,7 @@ async def create_profile(request: web.Request, path: s.AppPath, body: s.ProfileI
     summary="The app's custom profiles",
     responses={200: s.ProfileList},
 )
-async def list_profiles(request: web.Request, path: s.AppPath, query: s.Page) -> Reply:
+async def list_profiles(request: web.Request, path: s.AppPath, query: PageQuery) -> Reply:
     ctx, _ = wired(request)
     found = await profiles.list_profiles(ctx, path.app_id, query.limit + 1, query.cursor)
     page, more = found[: query.limit], len(found) > query.limit

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from platform_core.api import AppId, RequestModel, ResponseModel
+from platform_core.api import AppId, PageQuery, RequestModel, ResponseModel
 from platform_core.contract_types import (
     IntegrationName,
     OpaqueId,
@@ -45,12 +45,7 @@ class AuthorizationPath(RequestModel):
     authorization_id: OpaqueId
 
 
-class Page(RequestModel):
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: OpaqueId | None = None
-
-
-class CredentialQuery(Page):
+class CredentialQuery(PageQuery):
     integration: IntegrationName | None = None
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from aiohttp import web
 
@@ -30,7 +28,6 @@ from integration_service.entrypoints.schemas import (
     IntegrationOut,
     IntegrationPage,
     IntegrationPath,
-    PageQuery,
     PatchIntegrationBody,
     PutAppBody,
     UserLinkBody,
@@ -38,11 +35,9 @@ from integration_service.entrypoints.schemas import (
 )
 from integration_service.service_layer.apps import AppCommands
 from integration_service.service_layer.lifecycle import Lifecycle
-from platform_core.api import ApiRoutes, Reply
+from platform_core.api import ApiRoutes, PageQuery, Reply, page_of
 
 routes = ApiRoutes(tags=["integration-service"])
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -67,16 +62,6 @@ def _apps(request: web.Request) -> AppCommands:
 
 def _lifecycle(request: web.Request) -> Lifecycle:
     return request.app[WIRING_KEY].require()[1]
-
-
-def _page(
-    items: Sequence[T], key: Callable[[T], str], query: PageQuery
-) -> tuple[list[T], str | None]:
-    """Keyset pages over a list sorted by `key`; the cursor is the last key of the page."""
-    remaining = [item for item in items if query.cursor is None or key(item) > query.cursor]
-    page = remaining[: query.limit]
-    more = len(remaining) > query.limit
-    return page, key(page[-1]) if more and page else None
 
 
 # --- apps ----------------------------------------------------------------------------------
@@ -108,7 +93,7 @@ async def get_app(request: web.Request, *, path: AppPath) -> Reply:
 
 @routes.get("/v1/integrations", summary="The integration catalog", responses={200: CatalogPage})
 async def list_catalog(request: web.Request, *, query: PageQuery) -> Reply:
-    entries, cursor = _page(list(CATALOG), lambda e: e.integration, query)
+    entries, cursor = page_of(list(CATALOG), lambda e: e.integration, query)
     return Reply(CatalogPage(items=[CatalogEntryOut.of(e) for e in entries], next_cursor=cursor))
 
 
@@ -120,7 +105,7 @@ async def list_catalog(request: web.Request, *, query: PageQuery) -> Reply:
 )
 async def list_integrations(request: web.Request, *, path: AppPath, query: PageQuery) -> Reply:
     views = await _lifecycle(request).views(path.app_id)
-    page, cursor = _page(views, lambda v: v.entry.integration, query)
+    page, cursor = page_of(views, lambda v: v.entry.integration, query)
     return Reply(IntegrationPage(items=[IntegrationOut.of(v) for v in page], next_cursor=cursor))
 
 

@@ -38,11 +38,6 @@ class IntegrationPath(RequestModel):
     integration: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class PageQuery(RequestModel):
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
-
-
 class PutAppBody(RequestModel):
     name: AppName
     edition: Edition

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from aiohttp import web
 
-from platform_core.api import ApiRoutes, Reply
+from platform_core.api import ApiRoutes, PageQuery, Reply, page_of
 from template_service.domain.errors import (
     ConcurrentChange,
     DialogTaskNotFound,
@@ -27,7 +25,6 @@ from template_service.entrypoints.schemas import (
     InstallationPage,
     InstallationPath,
     InstallBody,
-    PageQuery,
     TemplateOut,
     TemplatePage,
     TemplatePath,
@@ -37,8 +34,6 @@ from template_service.service_layer.installations import Installations
 from template_service.service_layer.queries import Queries
 
 routes = ApiRoutes(tags=["template-service"])
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -65,16 +60,6 @@ def _queries(request: web.Request) -> Queries:
     return request.app[WIRING_KEY].require()[1]
 
 
-def _page(
-    items: Sequence[T], key: Callable[[T], str], query: PageQuery
-) -> tuple[list[T], str | None]:
-    """Keyset pages over a list sorted by `key`; the cursor is the last key of the page."""
-    remaining = [item for item in items if query.cursor is None or key(item) > query.cursor]
-    page = remaining[: query.limit]
-    more = len(remaining) > query.limit
-    return page, key(page[-1]) if more and page else None
-
-
 # --- templates -----------------------------------------------------------------------------
 
 
@@ -85,7 +70,7 @@ def _page(
 )
 async def list_templates(request: web.Request, *, query: TemplatesQuery) -> Reply:
     templates = _queries(request).templates(query.integration)
-    page, cursor = _page(templates, lambda t: t.template_id, query)
+    page, cursor = page_of(templates, lambda t: t.template_id, query)
     return Reply(TemplatePage(items=[TemplateOut.of(t) for t in page], next_cursor=cursor))
 
 
@@ -108,7 +93,7 @@ async def list_app_templates(
     request: web.Request, *, path: AppPath, query: TemplatesQuery
 ) -> Reply:
     views = await _queries(request).app_templates(path.app_id, query.integration)
-    page, cursor = _page(views, lambda v: v.template.template_id, query)
+    page, cursor = page_of(views, lambda v: v.template.template_id, query)
     return Reply(
         AppTemplatePage(items=[AppTemplateOut.of_app(v) for v in page], next_cursor=cursor)
     )

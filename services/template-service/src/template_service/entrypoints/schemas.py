@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from platform_core.api import AppId, RequestModel, ResponseModel
+from platform_core.api import AppId, PageQuery, RequestModel, ResponseModel
 from platform_core.contract_types import UtcDateTime
 from template_service.domain.dialog_task import DialogTask, TaskSource, TaskStatus
 from template_service.domain.installation import Installation
@@ -17,11 +17,6 @@ from template_service.service_layer.queries import AppTemplate
 OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 # --- requests ------------------------------------------------------------------------------
-
-
-class PageQuery(RequestModel):
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class TemplatesQuery(PageQuery):
