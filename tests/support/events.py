@@ -16,10 +16,17 @@ from platform_core.events import EXCHANGE
 
 class EventTap:
     def __init__(
-        self, amqp_url: str, routing_keys: Sequence[str], durable_queue: str | None = None
+        self,
+        amqp_url: str,
+        routing_keys: Sequence[str],
+        durable_queue: str | None = None,
+        subjects: Callable[[str], bool] | None = None,
     ) -> None:
-        """`durable_queue` keeps the tap's queue across a broker restart (outage tests)."""
+        """`durable_queue` keeps the tap's queue across a broker restart (outage tests);
+        `subjects` keeps only events about the test's own apps, whatever else shares the broker.
+        """
         self._url = amqp_url
+        self._subjects = subjects
         self._durable_queue = durable_queue
         self._keys = list(routing_keys)
         self.messages: list[AbstractIncomingMessage] = []
@@ -54,9 +61,12 @@ class EventTap:
                 await asyncio.wait_for(self._connection.close(), 10)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        event = json.loads(message.body)
+        if self._subjects is not None and not self._subjects(str(event.get("subject"))):
+            return
         async with self._arrived:
             self.messages.append(message)
-            self.events.append(json.loads(message.body))
+            self.events.append(event)
             self._arrived.notify_all()
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:

@@ -237,8 +237,10 @@ async def auth_events(infra: Infra, service: Service) -> AsyncIterator[AuthEvent
 
 
 @pytest.fixture
-async def tap(infra: Infra) -> AsyncIterator[EventTap]:
-    async with EventTap(infra.amqp_url, ["integration.*"]) as events:
+async def tap(infra: Infra, unique: str) -> AsyncIterator[EventTap]:
+    async with EventTap(
+        infra.amqp_url, ["integration.*"], subjects=lambda s: unique in s
+    ) as events:
         yield events
 
 

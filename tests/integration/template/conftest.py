@@ -164,8 +164,10 @@ async def integration_events(infra: Infra, service: Service) -> AsyncIterator[In
 
 
 @pytest.fixture
-async def tap(infra: Infra) -> AsyncIterator[EventTap]:
-    async with EventTap(infra.amqp_url, ["template.*", "dialog_task.*"]) as events:
+async def tap(infra: Infra, unique: str) -> AsyncIterator[EventTap]:
+    async with EventTap(
+        infra.amqp_url, ["template.*", "dialog_task.*"], subjects=lambda s: unique in s
+    ) as events:
         yield events
 
 
