@@ -81,8 +81,8 @@ class System:
     def all_logs(self) -> str:
         return "\n".join(p.log_text() for p in self.processes())
 
-    def client(self, session: aiohttp.ClientSession) -> PlatformClient:
-        urls = ServiceUrls(self.auth_url, self.integration.url, self.template.url)
+    def client(self, session: aiohttp.ClientSession, auth_url: str | None = None) -> PlatformClient:
+        urls = ServiceUrls(auth_url or self.auth_url, self.integration.url, self.template.url)
         return PlatformClient(session, urls, TEST_JWT_SECRET)
 
 

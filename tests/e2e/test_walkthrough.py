@@ -73,6 +73,8 @@ async def test_an_admin_pre_authorizes_installs_and_a_service_gets_a_token(
     )
     introspection = await system.idp.introspect(token["access_token"])
     assert introspection["active"] is True
+    other_replica = system.client(client.session, auth_url=system.auth[1].url)
+    assert await other_replica.access_token(app_id, {"type": "app"}) == token
 
 
 async def test_end_users_authorize_through_their_own_links(

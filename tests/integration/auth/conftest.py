@@ -20,7 +20,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from pymongo import AsyncMongoClient
 
 from auth_service.adapters.vault import Vault
@@ -32,6 +31,7 @@ from devinfra.idp import IdentityProvider
 from devinfra.process import free_port
 from platform_core.logs import configure_logging
 from platform_core.mongo import Document
+from tests.support.apps import serving
 from tests.support.events import EventTap
 from tests.support.infra import TEST_ENCRYPTION_KEYS, Infra
 
@@ -265,21 +265,6 @@ class Api:
         return status, answer
 
 
-@contextlib.asynccontextmanager
-async def serving_on(
-    app: web.Application, port: int
-) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """Like tests.support.apps.serving, on a fixed port (the IdP knows its redirect URI)."""
-    client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(app, host="127.0.0.1", port=port)
-    )
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 @pytest.fixture
 def start_auth(
     stack: Stack, settings_for: Callable[..., AuthSettings], token: Callable[..., str], leaks: Leaks
@@ -288,7 +273,7 @@ def start_auth(
     async def start(**overrides: Any) -> AsyncIterator[Api]:
         settings = settings_for(**overrides)
         app = create_app(settings, maintenance_loop=False)
-        async with serving_on(app, settings.port) as client:
+        async with serving(app, settings.port) as client:
             base = str(client.make_url(""))
             yield Api(client.session, base, token(), leaks, app)
 
