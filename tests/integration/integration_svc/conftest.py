@@ -22,14 +22,11 @@ from aiohttp.test_utils import TestClient
 from devinfra.process import free_port
 from integration_service.app import create_app
 from integration_service.settings import IntegrationSettings
-from platform_core.app import PLATFORM_KEY
 from platform_core.broker import Broker
-from platform_core.events import EventData, new_event
 from platform_core.service_auth import Caller, verify_token
-from tests.support.apps import serving
+from tests.support.apps import ServiceUnderTest, UpstreamEvents, serving
 from tests.support.events import EventTap
 from tests.support.infra import TEST_JWT_SECRET, Infra
-from tests.support.waiting import eventually
 
 Client = TestClient[web.Request, web.Application]
 
@@ -144,22 +141,7 @@ async def auth_stub() -> AsyncIterator[AuthStub]:
     await runner.cleanup()
 
 
-@dataclass
-class Service:
-    client: Client
-    app: web.Application
-    headers: dict[str, str]
-    queue: str
-
-    async def call(
-        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any]:
-        async with self.client.request(
-            method, path, json=json, headers=self.headers if headers is None else headers
-        ) as response:
-            body = await response.json(content_type=None) if response.status != 204 else None
-            return response.status, body
-
+class Service(ServiceUnderTest):
     async def put_app(self, app_id: str, edition: str = "developer") -> None:
         status, body = await self.call(
             "PUT", f"/v1/apps/{app_id}", {"name": f"App {app_id}", "edition": edition}
@@ -178,13 +160,6 @@ class Service:
         return await self.call(
             "PUT", f"/v1/apps/{app_id}/integrations/confluence/authorization", payload
         )
-
-    def consumed(self, event_type: str, outcome: str = "processed") -> float:
-        registry = self.app[PLATFORM_KEY].metrics.registry
-        value = registry.get_sample_value(
-            "events_consumed_total", {"queue": self.queue, "type": event_type, "outcome": outcome}
-        )
-        return value or 0.0
 
 
 @contextlib.asynccontextmanager
@@ -213,26 +188,15 @@ async def service(
         yield running
 
 
-@dataclass
-class AuthEvents:
-    """Publishes events as auth-service would, and waits until the service consumed them."""
-
-    broker: Broker
-    service: Service
-
-    async def publish(self, data: EventData) -> None:
-        before = self.service.consumed(data.event_type)
-        await self.broker.publish(new_event("/auth-service", data))
-        assert await eventually(lambda: self.service.consumed(data.event_type) > before), (
-            f"{data.event_type} was not consumed"
-        )
+class AuthEvents(UpstreamEvents):
+    """Events as auth-service publishes them."""
 
 
 @pytest.fixture
 async def auth_events(infra: Infra, service: Service) -> AsyncIterator[AuthEvents]:
     broker = Broker(infra.amqp_url, "auth-service-stand-in")
     await broker.connect()
-    yield AuthEvents(broker, service)
+    yield AuthEvents(broker, service, "/auth-service")
     await broker.close()
 
 

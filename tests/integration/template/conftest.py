@@ -8,54 +8,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from platform_core.app import PLATFORM_KEY
 from platform_core.broker import Broker
 from platform_core.contract_types import AuthorizationType, SystemProfileRef
 from platform_core.events import (
     CloudEvent,
-    EventData,
     IntegrationConfigured,
     IntegrationDisabled,
     IntegrationEnabled,
     IntegrationRemoved,
-    new_event,
 )
 from template_service.app import create_app
 from template_service.settings import TemplateSettings
-from tests.support.apps import serving
+from tests.support.apps import ServiceUnderTest, UpstreamEvents, serving
 from tests.support.events import EventTap
 from tests.support.infra import Infra
-from tests.support.waiting import eventually
 
 Client = TestClient[web.Request, web.Application]
-PUBLISH_ATTEMPTS = 3
 
 
-@dataclass
-class Service:
-    client: Client
-    app: web.Application
-    headers: dict[str, str]
-    queue: str
-
-    async def call(
-        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any]:
-        async with self.client.request(
-            method, path, json=json, headers=self.headers if headers is None else headers
-        ) as response:
-            body = await response.json(content_type=None) if response.status != 204 else None
-            return response.status, body
-
+class Service(ServiceUnderTest):
     async def install(self, app_id: str, template_id: str) -> tuple[int, Any]:
         return await self.call(
             "POST", f"/v1/apps/{app_id}/template-installations", {"template_id": template_id}
@@ -70,13 +48,6 @@ class Service:
         status, body = await self.call("GET", f"/v1/apps/{app_id}/templates")
         assert status == 200, body
         return next(dict(i) for i in body["items"] if i["template_id"] == template_id)
-
-    def consumed(self, event_type: str, outcome: str = "processed") -> float:
-        registry = self.app[PLATFORM_KEY].metrics.registry
-        value = registry.get_sample_value(
-            "events_consumed_total", {"queue": self.queue, "type": event_type, "outcome": outcome}
-        )
-        return value or 0.0
 
 
 @contextlib.asynccontextmanager
@@ -99,37 +70,8 @@ async def service(
         yield running
 
 
-@dataclass
-class IntegrationEvents:
-    """Publishes events as integration-service would, and waits until they were consumed."""
-
-    broker: Broker
-    service: Service
-
-    async def send(self, event: CloudEvent, outcome: str = "processed") -> None:
-        before = self.service.consumed(event.type, outcome)
-        await self._publish(event)
-        assert await eventually(lambda: self.service.consumed(event.type, outcome) > before), (
-            f"{event.type} was not {outcome}"
-        )
-
-    async def _publish(self, event: CloudEvent) -> None:
-        # The routing key also reaches other test runs' queues; RabbitMQ closes the publishing
-        # connection when one of them is deleted mid-delivery. The connection is robust, and a
-        # second delivery of the same event id is deduplicated, so publishing again is safe.
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
-            try:
-                await self.broker.publish(event)
-                return
-            except aio_pika.exceptions.AMQPError:
-                if attempt == PUBLISH_ATTEMPTS:
-                    raise
-                assert await eventually(self.broker.is_ready)
-
-    async def publish(self, data: EventData) -> CloudEvent:
-        event = new_event("/integration-service", data)
-        await self.send(event)
-        return event
+class IntegrationEvents(UpstreamEvents):
+    """Events as integration-service publishes them."""
 
     async def configured(
         self, app_id: str, authorization_type: AuthorizationType = "pre_authorize"
@@ -159,7 +101,7 @@ class IntegrationEvents:
 async def integration_events(infra: Infra, service: Service) -> AsyncIterator[IntegrationEvents]:
     broker = Broker(infra.amqp_url, "integration-service-stand-in")
     await broker.connect()
-    yield IntegrationEvents(broker, service)
+    yield IntegrationEvents(broker, service, "/integration-service")
     await broker.close()
 
 
