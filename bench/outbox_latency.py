@@ -12,6 +12,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymongo import AsyncMongoClient
 
@@ -27,15 +28,17 @@ from tests.support.infra import ensure_infra
 EVENTS = 200
 
 
+def _last_is(marker: str) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda events: bool(events) and events[-1]["data"]["integration"] == marker
+
+
 async def measure(send: Callable[[str], Awaitable[None]], tap: EventTap, count: int) -> list[float]:
     latencies = []
     for i in range(count):
         marker = f"{uuid.uuid4().hex}-{i}"
         started = time.perf_counter()
         await send(marker)
-        await tap.wait_for(
-            lambda events, m=marker: bool(events) and events[-1]["data"]["integration"] == m
-        )
+        await tap.wait_for(_last_is(marker))
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 

@@ -80,7 +80,7 @@ class DemoSettings(ServiceSettings):
 
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    settings = DemoSettings(platform_jwt_secret=SECRET, max_body_bytes=2048)  # type: ignore[arg-type]
+    settings = DemoSettings(platform_jwt_secret=SECRET, max_body_bytes=2048)
     app = create_http_app(settings, service="demo", version="1.0", routes=[routes])
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
