@@ -181,8 +181,7 @@ def _mongo_context(
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = platform.settings
         client = mongo.create_client(settings.mongodb_url, platform.service)
-        db_name = settings.mongodb_database or platform.service.replace("-", "_")
-        platform.client, platform.db = client, client[db_name]
+        platform.client, platform.db = client, client[settings.database_name(platform.service)]
         await mongo.ensure_indexes(platform.db, indexes)
         platform.uow = UnitOfWork(client, platform.db, source=f"/{platform.service}")
         yield

@@ -35,6 +35,10 @@ class ServiceSettings(BaseSettings):
     event_prefetch: int = Field(default=16, ge=1, le=1000)
     event_queue: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,200}$")
 
+    def database_name(self, service: str) -> str:
+        """MONGODB_DATABASE, or the service's own name: one database per service."""
+        return self.mongodb_database or service.replace("-", "_")
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -82,9 +86,9 @@ def load_settings(cls: type[SettingsT], service_name: str) -> SettingsT:
     try:
         return cls()  # values come from the environment
     except ValidationError as exc:
-        _refuse_to_start(service_name, describe_error(exc))
+        refuse_to_start(service_name, describe_error(exc))
 
 
-def _refuse_to_start(service_name: str, reason: str) -> NoReturn:
+def refuse_to_start(service_name: str, reason: str) -> NoReturn:
     print(f"{service_name}: refusing to start: {reason}", file=sys.stderr)
     raise SystemExit(2)

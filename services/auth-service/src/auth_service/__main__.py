@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 from auth_service.adapters.vault import Vault
 from auth_service.app import create_app, load_providers
@@ -15,13 +14,13 @@ from auth_service.service_layer.rotation import rotate_keys
 from auth_service.settings import SERVICE_NAME, AuthSettings
 from platform_core import mongo
 from platform_core.app import run_service
-from platform_core.settings import load_settings
+from platform_core.settings import load_settings, refuse_to_start
 
 
 async def _rotate(settings: AuthSettings) -> dict[str, int]:
     client = mongo.create_client(settings.mongodb_url, f"{SERVICE_NAME}-rotate-keys")
     try:
-        db = client[settings.mongodb_database or SERVICE_NAME.replace("-", "_")]
+        db = client[settings.database_name(SERVICE_NAME)]
         vault = Vault.from_setting(settings.token_encryption_keys.get_secret_value())
         return await rotate_keys(db, vault)
     finally:
@@ -36,8 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         load_providers(settings)
     except (ProviderFileError, OSError) as exc:
-        print(f"{SERVICE_NAME}: refusing to start: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        refuse_to_start(SERVICE_NAME, str(exc))
     if args.command == "rotate-keys":
         counts = asyncio.run(_rotate(settings))
         print(" ".join(f"{name}={count}" for name, count in counts.items()))
