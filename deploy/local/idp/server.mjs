@@ -169,6 +169,11 @@ const provider = new Provider(issuer, configuration);
 
 const stats = { authorization_code: 0, refresh_token: 0, total: 0 };
 let faults = [];
+// Atlassian accepts a rotated refresh token again for a while (10 minutes); oidc-provider never
+// does. With a leeway set, a rotated token presented again within it gets the answer its first
+// use got, and never reaches the provider (which would revoke the whole grant).
+let reuseLeewayMs = Number(process.env.IDP_REFRESH_REUSE_LEEWAY_SECONDS ?? 0) * 1000;
+const rotated = new Map(); // rotated refresh token -> { body, at }
 
 async function readRaw(req) {
   const chunks = [];
@@ -221,6 +226,18 @@ async function handleControl(ctx) {
       faults = [];
       ctx.body = { queued: 0 };
       return;
+    case 'POST /__control/refresh-reuse-leeway': {
+      const { seconds } = await readJson(ctx);
+      if (typeof seconds !== 'number' || seconds < 0) {
+        ctx.status = 400;
+        ctx.body = { error: 'seconds must be a number >= 0' };
+        return;
+      }
+      reuseLeewayMs = seconds * 1000;
+      rotated.clear();
+      ctx.body = { seconds };
+      return;
+    }
     case 'POST /__control/revoke-grants':
       ctx.body = { revoked: revokeAllGrants() };
       return;
@@ -244,12 +261,30 @@ async function handleControl(ctx) {
   }
 }
 
+function replayWithinLeeway(ctx, form) {
+  if (form.get('grant_type') !== 'refresh_token') return false;
+  const seen = rotated.get(form.get('refresh_token'));
+  if (!seen || Date.now() - seen.at > reuseLeewayMs) return false;
+  countTokenRequest('refresh_token');
+  ctx.status = 200;
+  ctx.body = seen.body;
+  return true;
+}
+
 async function tokenWithFaults(ctx, next) {
+  let form;
+  if (reuseLeewayMs > 0) {
+    // Read the form here to see the presented token; the provider then parses the same text.
+    const raw = await readRaw(ctx.req);
+    ctx.request.body = raw;
+    form = new URLSearchParams(raw);
+    if (replayWithinLeeway(ctx, form)) return;
+  }
   const fault = faults.shift();
   if (fault?.kind === 'status') {
     // The provider never sees this request, so read the grant type here.
-    const form = new URLSearchParams(await readRaw(ctx.req));
-    countTokenRequest(form.get('grant_type'));
+    const presented = form ?? new URLSearchParams(await readRaw(ctx.req));
+    countTokenRequest(presented.get('grant_type'));
     ctx.status = fault.status;
     for (const [name, value] of Object.entries(fault.headers ?? {})) ctx.set(name, String(value));
     ctx.body = fault.body ?? { error: 'temporarily_unavailable' };
@@ -260,6 +295,10 @@ async function tokenWithFaults(ctx, next) {
     await next();
   } finally {
     countTokenRequest(ctx.oidc?.body?.grant_type);
+  }
+
+  if (form?.get('grant_type') === 'refresh_token' && ctx.status === 200 && ctx.body?.access_token) {
+    rotated.set(form.get('refresh_token'), { body: { ...ctx.body }, at: Date.now() });
   }
 
   if (fault?.kind === 'delay') {

@@ -218,3 +218,28 @@ async def test_a_refresh_lease_is_exclusive_until_it_expires_and_only_its_holder
     assert await leases.acquire("cred_x", "b")
     await asyncio.sleep(2.1)
     assert await leases.acquire("cred_x", "c")  # b died holding it: the lease lapsed
+
+
+async def test_after_a_timeout_the_same_refresh_token_is_sent_again_and_its_late_answer_is_used(
+    api: Api, stack: Stack, connect: Any, auth_db: Any, vault: Vault, leaks: Leaks, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    credential_id = await connect(api, app_id)
+    before = await stored_tokens(auth_db, vault, credential_id, leaks)
+    await expire(auth_db, credential_id)
+    await stack.idp.reset_stats()
+    await stack.idp.set_refresh_reuse_leeway(600)
+    try:
+        # The provider rotates the token, but its answer arrives after auth-service gave up.
+        await stack.idp.add_faults([{"kind": "delay", "seconds": 1.5}])
+        status, token = await api.access_token(app_id)
+    finally:
+        await stack.idp.set_refresh_reuse_leeway(0)
+
+    assert status == 200, token
+    assert (await stack.idp.token_request_counts())["refresh_token"] == 2
+    assert (await stack.idp.introspect(token["access_token"]))["active"] is True
+    after = await stored_tokens(auth_db, vault, credential_id, leaks)
+    assert after["refresh_token"] != before["refresh_token"]
+    status, body = await api.call("GET", f"/v1/apps/{app_id}/credentials")
+    assert body["items"][0]["status"] == "active"

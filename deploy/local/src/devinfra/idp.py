@@ -168,6 +168,10 @@ class IdentityProvider:
         payload = await self._control("POST", "/revoke-grants")
         return int(payload["revoked"])
 
+    async def set_refresh_reuse_leeway(self, seconds: float) -> None:
+        """Accept a rotated refresh token again for `seconds`, as Atlassian does (0: never)."""
+        await self._control("POST", "/refresh-reuse-leeway", {"seconds": seconds})
+
     async def introspect(self, token: str) -> dict[str, Any]:
         """`{"active": bool, "scope", "client_id", "sub", "exp"}` for an access token."""
         return cast(dict[str, Any], await self._control("POST", "/introspect", {"token": token}))
