@@ -136,9 +136,10 @@ async def test_an_unknown_template_is_404_template_not_found(
 ) -> None:
     app_id = f"app-{unique}"
     await integration_events.configured(app_id)
-    status, body = await service.install(app_id, "confluence.no_such_thing")
-    assert status == 404, body
-    assert body["code"] == "template_not_found"
+    for template_id in ("confluence.no_such_thing", "no-such-template"):
+        status, body = await service.install(app_id, template_id)
+        assert status == 404, body
+        assert body["code"] == "template_not_found"
 
 
 async def test_uninstall_deletes_the_dialog_task_and_installing_later_works_the_same(

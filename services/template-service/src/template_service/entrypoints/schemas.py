@@ -11,7 +11,7 @@ from platform_core.contract_types import UtcDateTime
 from template_service.domain.dialog_task import DialogTask, TaskSource, TaskStatus
 from template_service.domain.installation import Installation
 from template_service.domain.nodes import TaskNode, Transition
-from template_service.domain.template import Blueprint, Template, TemplateId, TemplateInput
+from template_service.domain.template import Blueprint, Template, TemplateInput
 from template_service.service_layer.queries import AppTemplate
 
 OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -42,7 +42,8 @@ class DialogTaskPath(RequestModel):
 
 
 class InstallBody(RequestModel):
-    template_id: TemplateId
+    # Any id that is not a template is a 404 template_not_found, whatever its shape.
+    template_id: OpaqueId
 
 
 # --- responses -----------------------------------------------------------------------------
