@@ -10,6 +10,7 @@ import pytest
 from devinfra.platform_client import PlatformClient
 from tests.e2e.conftest import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, SITES, System
 from tests.support.events import EventTap
+from tests.support.profiles import custom_profile_body
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
@@ -113,17 +114,7 @@ async def test_a_custom_profile_pointing_at_the_identity_provider_configures_the
     await client.register_app(app_id, "developer")
     profile = await client.create_profile(
         app_id,
-        {
-            "name": "Team Confluence app",
-            "integration": "confluence",
-            "type": "oauth2",
-            "idp_name": "Atlassian",
-            "client_id": CUSTOM_CLIENT_ID,
-            "client_secret": CUSTOM_CLIENT_SECRET,
-            "authorization_url": f"{system.idp.base_url}/authorize",
-            "token_url": f"{system.idp.base_url}/oauth/token",
-            "scopes": ["write:confluence-content", "offline_access"],
-        },
+        custom_profile_body(system.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET),
     )
     assert "client_secret" not in profile
     assert profile["client_secret_set"] is True

@@ -14,23 +14,15 @@ from tests.integration.auth.conftest import (
     Api,
     Stack,
 )
+from tests.support.profiles import custom_profile_body
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
 def profile_body(stack: Stack, **changes: Any) -> dict[str, Any]:
-    return {
-        "name": "Team Confluence app",
-        "integration": "confluence",
-        "type": "oauth2",
-        "idp_name": "Atlassian",
-        "client_id": CUSTOM_CLIENT_ID,
-        "client_secret": CUSTOM_CLIENT_SECRET,
-        "authorization_url": "https://auth.atlassian.com/authorize",
-        "token_url": "https://auth.atlassian.com/oauth/token",
-        "scopes": ["write:confluence-content", "offline_access"],
-        **changes,
-    }
+    return custom_profile_body(
+        "https://auth.atlassian.com", CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, **changes
+    )
 
 
 async def test_a_custom_profile_is_returned_without_its_secret(

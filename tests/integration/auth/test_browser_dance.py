@@ -20,6 +20,7 @@ from tests.integration.auth.conftest import (
     Stack,
     visit,
 )
+from tests.support.profiles import custom_profile_body
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth]
 
@@ -72,17 +73,7 @@ async def create_custom_profile(api: Api, stack: Stack, app_id: str) -> str:
     status, body = await api.call(
         "POST",
         f"/v1/apps/{app_id}/auth-profiles",
-        {
-            "name": "Team Confluence app",
-            "integration": "confluence",
-            "type": "oauth2",
-            "idp_name": "Atlassian",
-            "client_id": CUSTOM_CLIENT_ID,
-            "client_secret": CUSTOM_CLIENT_SECRET,
-            "authorization_url": stack.idp.authorize_url,
-            "token_url": stack.idp.token_url,
-            "scopes": ["write:confluence-content", "offline_access"],
-        },
+        custom_profile_body(stack.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET),
     )
     assert status == 201, body
     return str(body["profile_id"])

@@ -22,6 +22,7 @@ from tests.integration.auth.conftest import (
     process_env,
 )
 from tests.support.infra import TEST_ENCRYPTION_KEYS
+from tests.support.profiles import custom_profile_body
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth]
 
@@ -47,17 +48,7 @@ async def test_rotating_keys_while_tokens_are_vended_fails_no_call_and_leaves_no
         status, _ = await api.call(
             "POST",
             f"/v1/apps/{app_id}/auth-profiles",
-            {
-                "name": "Team",
-                "integration": "confluence",
-                "type": "oauth2",
-                "idp_name": "Atlassian",
-                "client_id": CUSTOM_CLIENT_ID,
-                "client_secret": CUSTOM_CLIENT_SECRET,
-                "authorization_url": stack.idp.authorize_url,
-                "token_url": stack.idp.token_url,
-                "scopes": ["write:confluence-content", "offline_access"],
-            },
+            custom_profile_body(stack.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET),
         )
         assert status == 201
     assert await sealed_kids(auth_db) == {"k1"}

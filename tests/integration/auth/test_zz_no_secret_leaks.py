@@ -29,6 +29,7 @@ from tests.integration.auth.conftest import (
     visit,
 )
 from tests.support.processes import ServiceProcess
+from tests.support.profiles import custom_profile_body
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
 
@@ -56,17 +57,7 @@ async def tour(
     status, profile = await api.call(
         "POST",
         f"/v1/apps/{app_id}/auth-profiles",
-        {
-            "name": "Team",
-            "integration": "confluence",
-            "type": "oauth2",
-            "idp_name": "Atlassian",
-            "client_id": CUSTOM_CLIENT_ID,
-            "client_secret": CUSTOM_CLIENT_SECRET,
-            "authorization_url": stack.idp.authorize_url,
-            "token_url": stack.idp.token_url,
-            "scopes": ["write:confluence-content", "offline_access"],
-        },
+        custom_profile_body(stack.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET),
     )
     assert status == 201
     user = {"type": "user", "user_id": "leak-check"}

@@ -25,6 +25,7 @@ from tests.integration.integration_svc.conftest import Service
 from tests.support.apps import serving
 from tests.support.events import EventTap
 from tests.support.infra import TEST_ENCRYPTION_KEYS, Infra
+from tests.support.profiles import custom_profile_body
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
@@ -33,7 +34,6 @@ CLIENT_ID = "platform-confluence"
 CLIENT_SECRET = "platform-confluence-secret"
 OTHER_CLIENT_ID = "team-confluence"
 OTHER_CLIENT_SECRET = "team-confluence-secret"
-SCOPES = ["write:confluence-content", "offline_access"]
 
 
 @dataclass(frozen=True)
@@ -278,17 +278,7 @@ async def test_a_custom_profile_of_another_app_is_refused(platform: Platform, un
     status, profile = await platform.auth_call(
         "POST",
         f"/v1/apps/{other}/auth-profiles",
-        {
-            "name": "Team Confluence app",
-            "integration": "confluence",
-            "type": "oauth2",
-            "idp_name": "Atlassian",
-            "client_id": OTHER_CLIENT_ID,
-            "client_secret": OTHER_CLIENT_SECRET,
-            "authorization_url": f"{platform.idp_url}/authorize",
-            "token_url": f"{platform.idp_url}/oauth/token",
-            "scopes": SCOPES,
-        },
+        custom_profile_body(platform.idp_url, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET),
     )
     assert status == 201, profile
     for kind in ("pre_authorize", "user_authorize"):
