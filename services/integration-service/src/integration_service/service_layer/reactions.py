@@ -26,6 +26,13 @@ from platform_core.unit_of_work import Transaction
 
 log = get_logger("integration_service.reactions")
 
+AboutASubject = (
+    AuthorizationCompleted
+    | AuthorizationFailed
+    | CredentialReauthorizationRequired
+    | CredentialRevoked
+)
+
 
 class Reactions:
     def __init__(
@@ -45,12 +52,9 @@ class Reactions:
         self, tx: Transaction, envelope: CloudEvent, data: Any
     ) -> None:
         event: AuthorizationCompleted = data
-        if event.subject.type != "app":
-            return
-        await self._apply(
+        await self._apply_to_app_subject(
             tx,
-            event.app_id,
-            event.integration,
+            event,
             lambda i, now: i.complete_authorization(
                 event.authorization_id, event.credential_id, now
             ),
@@ -58,12 +62,9 @@ class Reactions:
 
     async def authorization_failed(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
         event: AuthorizationFailed = data
-        if event.subject.type != "app":
-            return
-        await self._apply(
+        await self._apply_to_app_subject(
             tx,
-            event.app_id,
-            event.integration,
+            event,
             lambda i, now: i.fail_authorization(
                 event.authorization_id, event.error, event.error_description, now
             ),
@@ -72,14 +73,16 @@ class Reactions:
     async def credential_lost(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
         """credential.reauthorization_required and credential.revoked alike."""
         event: CredentialReauthorizationRequired | CredentialRevoked = data
-        if event.subject.type != "app":
-            return
-        await self._apply(
-            tx,
-            event.app_id,
-            event.integration,
-            lambda i, now: i.lose_credential(event.credential_id, now),
+        await self._apply_to_app_subject(
+            tx, event, lambda i, now: i.lose_credential(event.credential_id, now)
         )
+
+    async def _apply_to_app_subject(
+        self, tx: Transaction, event: AboutASubject, decide: Decide
+    ) -> None:
+        # End users' own consents and credentials never change the integration's state.
+        if event.subject.type == "app":
+            await self._apply(tx, event.app_id, event.integration, decide)
 
     async def _apply(self, tx: Transaction, app_id: str, integration: str, decide: Decide) -> None:
         if self._catalog.get(integration) is None:
