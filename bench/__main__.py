@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import sys
 
-BENCHMARKS = ("bench.outbox_latency", "bench.auth.run")
+from bench import outbox_latency
+from bench.auth import run as auth
+
+BENCHMARKS = (outbox_latency, auth)
 
 
 def main() -> int:
-    for name in BENCHMARKS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            print(f"{name}: not present", file=sys.stderr)
-            continue
-        print(f"== {name}")
+    for module in BENCHMARKS:
+        print(f"== {module.__name__}")
         asyncio.run(module.main())
     return 0
 
