@@ -24,6 +24,7 @@ from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
 from platform_core.unit_of_work import Transaction, UnitOfWork
 from tests.support.events import EventTap
 from tests.support.infra import ensure_infra
+from tests.support.raw import RawCollections
 
 EVENTS = 200
 
@@ -57,7 +58,7 @@ async def main() -> None:
     broker = Broker(infra.amqp_url, "bench")
     await broker.connect()
     relay = OutboxRelay(db, broker, ServiceMetrics(), poll_interval=1.0)
-    uow = UnitOfWork(client, db, "/bench", relay)
+    uow = UnitOfWork(client, db, "/bench", RawCollections, relay)
     relay_task = asyncio.create_task(relay.run())
     try:
         async with EventTap(infra.amqp_url, ["integration.enabled"]) as tap:
@@ -68,9 +69,9 @@ async def main() -> None:
                 )
 
             async def through_outbox(marker: str) -> None:
-                async def work(tx: Transaction) -> None:
-                    await tx.db.state.update_one(
-                        {"_id": "b"}, {"$set": {"m": marker}}, upsert=True, session=tx.session
+                async def work(tx: Transaction[RawCollections]) -> None:
+                    await tx.repos.state.update_one(
+                        {"_id": "b"}, {"$set": {"m": marker}}, upsert=True
                     )
                     tx.publish(IntegrationEnabled(app_id="b", integration=marker))
 

@@ -12,9 +12,9 @@ import aio_pika
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from platform_core.app import PLATFORM_KEY
 from platform_core.broker import Broker
 from platform_core.events import CloudEvent, EventData, new_event
+from platform_core.observability import METRICS_KEY
 from tests.support.waiting import eventually
 
 
@@ -55,7 +55,7 @@ class ServiceUnderTest:
             return response.status, body
 
     def consumed(self, event_type: str, outcome: str = "processed") -> float:
-        registry = self.app[PLATFORM_KEY].metrics.registry
+        registry = self.app[METRICS_KEY].registry
         value = registry.get_sample_value(
             "events_consumed_total", {"queue": self.queue, "type": event_type, "outcome": outcome}
         )

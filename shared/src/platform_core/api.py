@@ -55,16 +55,6 @@ class PageQuery(RequestModel):
     cursor: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-def page_of(
-    items: Sequence[T], key: Callable[[T], str], query: PageQuery
-) -> tuple[list[T], str | None]:
-    """Keyset paging over items sorted by `key`: the cursor is the last key of the page."""
-    remaining = [item for item in items if query.cursor is None or key(item) > query.cursor]
-    page = remaining[: query.limit]
-    more = len(remaining) > query.limit
-    return page, key(page[-1]) if more and page else None
-
-
 @dataclass(frozen=True)
 class Reply:
     body: BaseModel | None = None

@@ -11,8 +11,7 @@ lets in-flight requests finish, then runs that cleanup.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -22,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from platform_core import mongo
 from platform_core.api import MAX_BODY_KEY, ApiRoutes, Reply, ResponseModel
 from platform_core.broker import Broker
-from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, EventHandler
+from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, Subscription
 from platform_core.logs import configure_logging, get_logger
 from platform_core.middleware import (
     JWT_SECRET_KEY,
@@ -35,10 +34,11 @@ from platform_core.observability import METRICS_KEY, ServiceMetrics
 from platform_core.openapi import build_openapi
 from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
 from platform_core.settings import ServiceSettings
-from platform_core.unit_of_work import UnitOfWork
+from platform_core.unit_of_work import RepositoryFactory, TransactionRunner, UnitOfWork
 
 log = get_logger("platform_core.app")
 T = TypeVar("T")
+R = TypeVar("R")
 
 READINESS_TIMEOUT_SECONDS = 2.0
 # No shutdown step may hold the process hostage: whatever is unfinished is redone after restart
@@ -46,29 +46,16 @@ READINESS_TIMEOUT_SECONDS = 2.0
 SHUTDOWN_STEP_SECONDS = 5.0
 
 
-@dataclass
-class Platform:
-    """What the common contexts built, for the service's composition root to wire from."""
-
-    service: str
-    settings: ServiceSettings
-    metrics: ServiceMetrics
-    client: AsyncMongoClient[Document] | None = None
-    db: AsyncDatabase[Document] | None = None
-    broker: Broker | None = None
-    relay: OutboxRelay | None = None
-    uow: UnitOfWork | None = None
-    consumers: list[EventConsumer] = field(default_factory=list)
-
-    def require(self) -> tuple[AsyncDatabase[Document], UnitOfWork, Broker]:
-        if self.db is None or self.uow is None or self.broker is None:
-            raise RuntimeError("platform resources are not started")
-        return self.db, self.uow, self.broker
-
-
-PLATFORM_KEY = web.AppKey("platform", Platform)
+# Set by the common cleanup contexts, in start-up order; a service's own contexts read them.
+MONGO_CLIENT_KEY = web.AppKey("mongo_client", AsyncMongoClient[Document])
+DATABASE_KEY = web.AppKey("database", AsyncDatabase[Document])
+BROKER_KEY = web.AppKey("broker", Broker)
+RELAY_KEY = web.AppKey("outbox_relay", OutboxRelay)
+SETTINGS_KEY = web.AppKey("settings", ServiceSettings)
+SERVICE_KEY = web.AppKey("service", str)
 ROUTES_KEY = web.AppKey("routes", list[ApiRoutes])
 VERSION_KEY = web.AppKey("version", str)
+CONSUMERS_KEY = web.AppKey("consumers", list[EventConsumer])
 
 
 class Health(ResponseModel):
@@ -91,10 +78,10 @@ async def healthz(request: web.Request) -> Reply:
     public=True,
 )
 async def readyz(request: web.Request) -> Reply:
-    platform = request.app[PLATFORM_KEY]
+    client, broker = request.app.get(MONGO_CLIENT_KEY), request.app.get(BROKER_KEY)
     checks = {
-        "mongodb": platform.client is not None and await _with_timeout(mongo.ping(platform.client)),
-        "rabbitmq": platform.broker is not None and platform.broker.is_ready(),
+        "mongodb": client is not None and await _with_timeout(mongo.ping(client)),
+        "rabbitmq": broker is not None and broker.is_ready(),
     }
     ready = all(checks.values())
     return Reply(
@@ -124,7 +111,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 async def openapi(request: web.Request) -> web.StreamResponse:
     app = request.app
     endpoints = [e for routes in app[ROUTES_KEY] for e in routes.endpoints]
-    document = build_openapi(app[PLATFORM_KEY].service, app[VERSION_KEY], endpoints)
+    document = build_openapi(app[SERVICE_KEY], app[VERSION_KEY], endpoints)
     return web.json_response(document)
 
 
@@ -151,7 +138,9 @@ def create_http_app(
     app[JWT_SECRET_KEY] = settings.platform_jwt_secret.get_secret_value()
     app[METRICS_KEY] = metrics_registry
     app[VERSION_KEY] = version
-    app[PLATFORM_KEY] = Platform(service=service, settings=settings, metrics=metrics_registry)
+    app[SERVICE_KEY] = service
+    app[SETTINGS_KEY] = settings
+    app[CONSUMERS_KEY] = []
     app[ROUTES_KEY] = [common_routes, *routes]
     for table in app[ROUTES_KEY]:
         table.install(app)
@@ -166,76 +155,87 @@ def create_service_app(
     routes: Sequence[ApiRoutes],
     indexes: Iterable[IndexSpec] = (),
 ) -> web.Application:
+    """The HTTP app plus MongoDB (with every index), RabbitMQ and the outbox relay; the service
+    appends its own contexts after these (its consumer last)."""
     app = create_http_app(settings, service=service, version=version, routes=routes)
-    platform = app[PLATFORM_KEY]
     all_indexes = [*OUTBOX_INDEXES, *PROCESSED_INDEXES, *indexes]
-    app.cleanup_ctx.append(_mongo_context(platform, all_indexes))
-    app.cleanup_ctx.append(_broker_context(platform))
-    app.cleanup_ctx.append(_relay_context(platform))
+    app.cleanup_ctx.append(_mongo_context(all_indexes))
+    app.cleanup_ctx.append(_broker_context)
+    app.cleanup_ctx.append(_relay_context)
     return app
 
 
+def unit_of_work(app: web.Application, repositories: RepositoryFactory[R]) -> UnitOfWork[R]:
+    """The service's unit of work over the common resources (call it from a start-up context)."""
+    return UnitOfWork(
+        app[MONGO_CLIENT_KEY],
+        app[DATABASE_KEY],
+        source=f"/{app[SERVICE_KEY]}",
+        repositories=repositories,
+        relay=app[RELAY_KEY],
+    )
+
+
 def _mongo_context(
-    platform: Platform, indexes: Sequence[IndexSpec]
+    indexes: Sequence[IndexSpec],
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        settings = platform.settings
-        client = mongo.create_client(settings.mongodb_url, platform.service)
-        platform.client, platform.db = client, client[settings.database_name(platform.service)]
-        await mongo.ensure_indexes(platform.db, indexes)
-        platform.uow = UnitOfWork(client, platform.db, source=f"/{platform.service}")
+        settings, service = app[SETTINGS_KEY], app[SERVICE_KEY]
+        client = mongo.create_client(settings.mongodb_url, service)
+        db = client[settings.database_name(service)]
+        await mongo.ensure_indexes(db, indexes)
+        app[MONGO_CLIENT_KEY], app[DATABASE_KEY] = client, db
         yield
         await _bounded(client.close(), "mongodb_close")
 
     return context
 
 
-def _broker_context(platform: Platform) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        platform.broker = Broker(platform.settings.amqp_url, platform.service)
-        await platform.broker.connect()
-        yield
-        await platform.broker.close()
-
-    return context
+async def _broker_context(app: web.Application) -> AsyncIterator[None]:
+    broker = Broker(app[SETTINGS_KEY].amqp_url, app[SERVICE_KEY])
+    await broker.connect()
+    app[BROKER_KEY] = broker
+    yield
+    await broker.close()
 
 
-def _relay_context(platform: Platform) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        db, uow, broker = platform.require()
-        relay = OutboxRelay(db, broker, platform.metrics)
-        platform.relay = relay
-        uow.relay = relay
-        task = asyncio.create_task(relay.run(), name="outbox-relay")
-        yield
-        task.cancel()
-        await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
-        flushed = await _bounded(relay.flush(), "outbox_flush")
-        log.info("outbox_flushed", events=flushed or 0)
+async def _relay_context(app: web.Application) -> AsyncIterator[None]:
+    relay = OutboxRelay(app[DATABASE_KEY], app[BROKER_KEY], app[METRICS_KEY])
+    app[RELAY_KEY] = relay
+    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    yield
+    task.cancel()
+    await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
+    flushed = await _bounded(relay.flush(), "outbox_flush")
+    log.info("outbox_flushed", events=flushed or 0)
 
-    return context
+
+Subscribed = tuple[TransactionRunner[Any], Sequence[Subscription[Any]]]
+Subscriptions = Callable[[web.Application], Subscribed]
 
 
 def consumer_context(
-    queue: str, handlers: Callable[[Platform], Mapping[str, EventHandler]]
+    queue: str, subscriptions: Subscriptions
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A service's event consumer; append it last so it stops first on shutdown."""
+    """A service's event consumer; append it last so it stops first on shutdown.
+
+    `subscriptions(app)` gives the unit of work the handlers run in and what they subscribe to.
+    """
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        platform = app[PLATFORM_KEY]
-        _, uow, broker = platform.require()
-        settings = platform.settings
+        settings = app[SETTINGS_KEY]
+        uow, subscribed = subscriptions(app)
         consumer = EventConsumer(
-            broker,
+            app[BROKER_KEY],
             uow,
-            platform.metrics,
+            app[METRICS_KEY],
             settings.event_queue or queue,
-            handlers(platform),
+            subscribed,
             retry_delays_ms=settings.event_retry_delays_ms,
             prefetch=settings.event_prefetch,
         )
         await consumer.start()
-        platform.consumers.append(consumer)
+        app[CONSUMERS_KEY].append(consumer)
         yield
         await consumer.stop()
 

@@ -7,10 +7,12 @@ Topology for a queue `Q` (all durable):
 - `Q.retry.N` (one per retry delay), whose messages expire after the delay and dead-letter back
   to `Q` through the default exchange: a delayed retry without a plugin.
 
-For each message: a malformed one goes straight to `Q.dlq`; an event id already recorded in
-`processed_events` is acknowledged and nothing else happens; otherwise the handler's writes and
-the processed-event record commit in one transaction (with any events the handler raises), so a
-redelivered event changes nothing. A handler failure is retried through `Q.retry.N` with growing
+A service subscribes with `on(EventModel, handler)`: the routing key is the model's event type
+and the handler receives the validated model, as HTTP views receive theirs. For each message: a
+malformed one goes straight to `Q.dlq`; an event id already recorded in `processed_events` is
+acknowledged and nothing else happens; otherwise the handler's writes and the processed-event
+record commit in one transaction (with any events the handler raises), so a redelivered event
+changes nothing. A handler failure is retried through `Q.retry.N` with growing
 delays, then dead-lettered. Messages are acknowledged by hand, after the outcome is durable.
 """
 
@@ -18,28 +20,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from platform_core.broker import Broker, declare_exchange
-from platform_core.contract_types import utc_now
-from platform_core.events import EVENT_TYPES, CloudEvent, EventData, InvalidEvent, parse_event
+from platform_core.events import CloudEvent, EventData, InvalidEvent, parse_event
 from platform_core.logs import get_logger
 from platform_core.mongo import IndexSpec
 from platform_core.observability import ServiceMetrics
-from platform_core.unit_of_work import Transaction, UnitOfWork
+from platform_core.unit_of_work import (
+    PROCESSED,
+    AlreadyProcessed,
+    Transaction,
+    TransactionRunner,
+)
 
 log = get_logger("platform_core.consumer")
 
 DLX = "integrations.dlx"
-PROCESSED = "processed_events"
 RETRY_HEADER = "x-retry-count"
 PROCESSED_RETENTION = timedelta(days=30)
 
@@ -52,7 +57,24 @@ PROCESSED_INDEXES = (
     ),
 )
 
-EventHandler = Callable[[Transaction, CloudEvent, Any], Awaitable[None]]
+E = TypeVar("E", bound=EventData)
+Handler = Callable[[Transaction[Any], E, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[E]):
+    """One event type a consumer handles, and its handler (which gets the typed model)."""
+
+    event: type[E]
+    handle: Handler[E]
+
+    @property
+    def routing_key(self) -> str:
+        return self.event.event_type
+
+
+def on(event: type[E], handle: Handler[E]) -> Subscription[E]:
+    return Subscription(event, handle)
 
 
 class KeyedLocks:
@@ -76,30 +98,25 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-class AlreadyProcessed(Exception):
-    """Raised inside the transaction to abort it when the event id is already recorded."""
-
-
 class EventConsumer:
     def __init__(
         self,
         broker: Broker,
-        uow: UnitOfWork,
+        uow: TransactionRunner[Any],
         metrics: ServiceMetrics,
         queue: str,
-        handlers: Mapping[str, EventHandler],
+        subscriptions: Sequence[Subscription[Any]],
         *,
         retry_delays_ms: Sequence[int] = (1_000, 5_000, 30_000),
         prefetch: int = 16,
     ) -> None:
-        unknown = set(handlers) - set(EVENT_TYPES)
-        if unknown:
-            raise ValueError(f"no such event types: {sorted(unknown)}")
+        self._subscriptions = {s.routing_key: s for s in subscriptions}
+        if len(self._subscriptions) != len(subscriptions):
+            raise ValueError("an event type is subscribed to twice")
         self._broker = broker
         self._uow = uow
         self._metrics = metrics
         self.queue_name = queue
-        self._handlers = dict(handlers)
         self._retry_delays_ms = tuple(retry_delays_ms)
         self._prefetch = prefetch
         self._channel: AbstractChannel | None = None
@@ -149,7 +166,7 @@ class EventConsumer:
                 "x-dead-letter-routing-key": self.queue_name,
             },
         )
-        for routing_key in self._handlers:
+        for routing_key in self._subscriptions:
             await queue.bind(exchange, routing_key=routing_key)
         return queue
 
@@ -189,24 +206,26 @@ class EventConsumer:
         except InvalidEvent as exc:
             await self._dead_letter(message, message.type or "unknown", str(exc))
             return
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
+        subscription = self._subscriptions.get(envelope.type)
+        if subscription is None:
             await self._dead_letter(message, envelope.type, "no handler for this event type")
             return
         # Messages run concurrently up to the prefetch, but those about one app run in the order
         # they arrived: tasks start in delivery order and asyncio locks are fair.
         async with self._subject_locks.hold(envelope.subject):
-            await self._handle_valid(message, handler, envelope, data)
+            await self._handle_valid(message, subscription, envelope, data)
 
     async def _handle_valid(
         self,
         message: AbstractIncomingMessage,
-        handler: EventHandler,
+        subscription: Subscription[Any],
         envelope: CloudEvent,
         data: EventData,
     ) -> None:
         try:
-            await self._uow.run(lambda tx: self._process(tx, handler, envelope, data))
+            await self._uow.run(
+                lambda tx: subscription.handle(tx, data, envelope), processing=envelope
+            )
         except AlreadyProcessed:
             await self._finish(message, envelope.type, "duplicate")
         except InvalidEvent as exc:
@@ -215,18 +234,6 @@ class EventConsumer:
             await self._retry_or_dead_letter(message, envelope.type, exc)
         else:
             await self._finish(message, envelope.type, "processed")
-
-    async def _process(
-        self, tx: Transaction, handler: EventHandler, envelope: CloudEvent, data: EventData
-    ) -> None:
-        try:
-            await tx.db[PROCESSED].insert_one(
-                {"_id": envelope.id, "type": envelope.type, "processed_at": utc_now()},
-                session=tx.session,
-            )
-        except DuplicateKeyError:
-            raise AlreadyProcessed from None
-        await handler(tx, envelope, data)
 
     async def _finish(
         self, message: AbstractIncomingMessage, event_type: str, outcome: str

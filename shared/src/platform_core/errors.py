@@ -132,3 +132,58 @@ class ServiceUnavailable(ProblemError):
     status = 503
     code = "service_unavailable"
     title = "Service Unavailable"
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too Many Requests"
+
+
+# --- codes that more than one service answers with (contract §1-§3), each defined once ---------
+
+
+class IntegrationNotFound(NotFound):
+    code = "integration_not_found"
+    title = "Integration Not Found"
+
+
+class AuthProfileNotFound(UnprocessableEntity):
+    """A custom profile that is missing, deleted, of another app or for another integration."""
+
+    code = "auth_profile_not_found"
+    title = "Auth Profile Not Found"
+
+
+class SystemProfileUnavailable(ServiceUnavailable):
+    code = "system_profile_unavailable"
+    title = "System Profile Unavailable"
+
+
+class IllegalTransition(Conflict):
+    """A command the current state of what it acts on does not allow."""
+
+    code = "illegal_transition"
+    title = "Illegal Transition"
+
+
+class ReauthorizationRequired(IllegalTransition):
+    code = "reauthorization_required"
+    title = "Reauthorization Required"
+
+
+class IntegrationNotConfigured(IllegalTransition):
+    code = "integration_not_configured"
+    title = "Integration Not Configured"
+
+
+class IntegrationDisabled(IllegalTransition):
+    code = "integration_disabled"
+    title = "Integration Disabled"
+
+
+class ConcurrentChange(Conflict):
+    """Other changes kept winning the compare-and-set; the caller may simply try again."""
+
+    code = "conflict"
+    title = "Conflict"

@@ -161,6 +161,21 @@ class DialogTaskDeleted(EventData):
     dialog_task_id: str
 
 
+class DialogTaskUpdated(EventData):
+    """A task's integration binding changed (disable, enable, removal) or it was upgraded."""
+
+    event_type = "dialog_task.updated"
+    dialog_task_id: str
+    status: Literal["active", "integration_disabled"]
+
+
+class DialogTaskRunFinished(EventData):
+    event_type = "dialog_task.run_finished"
+    dialog_task_id: str
+    run_id: str
+    status: Literal["succeeded", "failed", "authorization_required"]
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     cls.event_type: cls
     for cls in (
@@ -179,6 +194,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         TemplateUninstalled,
         DialogTaskCreated,
         DialogTaskDeleted,
+        DialogTaskUpdated,
+        DialogTaskRunFinished,
     )
 }
 

@@ -1,39 +1,62 @@
-"""The unit of work: one MongoDB transaction holding a change and the events it raises.
+"""The unit of work: one MongoDB transaction holding a change, the events it raises and, for a
+consumer, the record of the event it processes.
 
-A service-layer handler receives a `Transaction`, makes its writes with `tx.session`, and calls
-`tx.publish(event_data)` for each event. `UnitOfWork.run` commits both together (pymongo retries
-the whole callback on transient transaction errors, so a callback must not keep state between
-attempts), then wakes the outbox relay. If the callback raises, nothing is written.
+A service describes its repositories once, as a factory of `(database, session)`; a handler
+receives a `Transaction` whose `repos` are bound to the transaction's session, makes its writes
+through them and calls `tx.publish(event_data)` for each event its domain transitions returned.
+`UnitOfWork.run` commits all of it together (pymongo retries the whole callback on transient
+transaction errors, so a callback must not keep state between attempts), then wakes the outbox
+relay. If the callback raises, nothing is written. `reads()` gives the same repositories outside
+any transaction, for queries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from platform_core import outbox
+from platform_core.contract_types import utc_now
 from platform_core.events import CloudEvent, EventData, new_event
 from platform_core.mongo import Document
 
 T = TypeVar("T")
+R = TypeVar("R")
+# Covariant, so a unit of work over a service's MongoDB repositories serves wherever the service
+# layer asks for its repositories' protocol.
+R_co = TypeVar("R_co", covariant=True)
+
+PROCESSED = "processed_events"
+
+RepositoryFactory = Callable[[AsyncDatabase[Document], AsyncClientSession | None], R]
+
+
+class AlreadyProcessed(Exception):
+    """The event a transaction was to process is already recorded: nothing was written."""
 
 
 class RelayNotifier(Protocol):
     def notify(self) -> None: ...
 
 
-class Transaction:
-    def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession, source: str):
-        self.db = db
-        self.session = session
+class Transaction(Generic[R_co]):
+    """What a handler sees of one unit of work: its repositories and the events it raised."""
+
+    def __init__(self, repos: R_co, source: str) -> None:
+        self._repos = repos
         self._source = source
         self.events: list[tuple[str, CloudEvent]] = []
+
+    @property
+    def repos(self) -> R_co:
+        return self._repos
 
     def publish(self, data: EventData, aggregate: str | None = None) -> CloudEvent:
         """Raise an event; it is stored with this transaction and published after commit."""
@@ -41,26 +64,54 @@ class Transaction:
         self.events.append((aggregate or data.app_id, event))
         return event
 
+    def publish_all(self, events: tuple[EventData, ...] | list[EventData]) -> None:
+        for data in events:
+            self.publish(data)
 
-Work = Callable[[Transaction], Awaitable[T]]
+
+Work = Callable[[Transaction[R]], Awaitable[T]]
 
 
-class UnitOfWork:
+class TransactionRunner(Protocol[R_co]):
+    """The port a service layer depends on; `UnitOfWork` and the unit tests' fakes meet it."""
+
+    def reads(self) -> R_co: ...
+
+    async def run(
+        self,
+        work: Callable[[Transaction[R_co]], Awaitable[T]],
+        *,
+        processing: CloudEvent | None = None,
+    ) -> T: ...
+
+
+class UnitOfWork(Generic[R]):
     def __init__(
         self,
         client: AsyncMongoClient[Document],
         db: AsyncDatabase[Document],
         source: str,
+        repositories: RepositoryFactory[R],
         relay: RelayNotifier | None = None,
     ) -> None:
         self.client = client
         self.db = db
         self.source = source
+        self._repositories = repositories
         self.relay = relay
 
-    async def run(self, work: Work[T]) -> T:
+    def reads(self) -> R:
+        """The repositories outside any transaction: for queries, never for decided writes."""
+        return self._repositories(self.db, None)
+
+    async def run(self, work: Work[R, T], *, processing: CloudEvent | None = None) -> T:
+        """Run `work` in one transaction; with `processing`, record that event as processed in
+        the same transaction, or raise `AlreadyProcessed` (writing nothing) if it already was."""
+
         async def attempt(session: AsyncClientSession) -> T:
-            tx = Transaction(self.db, session, self.source)
+            if processing is not None:
+                await _record_processed(self.db, session, processing)
+            tx = Transaction(self._repositories(self.db, session), self.source)
             result = await work(tx)
             await outbox.store(self.db, session, tx.events)
             return result
@@ -74,3 +125,14 @@ class UnitOfWork:
         if self.relay is not None:
             self.relay.notify()
         return result
+
+
+async def _record_processed(
+    db: AsyncDatabase[Document], session: AsyncClientSession, event: CloudEvent
+) -> None:
+    try:
+        await db[PROCESSED].insert_one(
+            {"_id": event.id, "type": event.type, "processed_at": utc_now()}, session=session
+        )
+    except DuplicateKeyError:
+        raise AlreadyProcessed from None

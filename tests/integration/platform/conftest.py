@@ -18,6 +18,7 @@ from platform_core.observability import ServiceMetrics
 from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
 from platform_core.unit_of_work import UnitOfWork
 from tests.support.infra import Infra
+from tests.support.raw import RawCollections
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Parts:
     db: AsyncDatabase[Document]
     broker: Broker
     relay: OutboxRelay
-    uow: UnitOfWork
+    uow: UnitOfWork[RawCollections]
     metrics: ServiceMetrics
     broker_url: str
 
@@ -44,7 +45,7 @@ async def running_parts(
     await broker.connect()
     metrics = ServiceMetrics()
     relay = OutboxRelay(db, broker, metrics, **relay_options)  # type: ignore[arg-type]
-    uow = UnitOfWork(client, db, source="/test-service", relay=relay)
+    uow = UnitOfWork(client, db, "/test-service", RawCollections, relay=relay)
     task = asyncio.create_task(relay.run() if run_relay else asyncio.Event().wait())
     try:
         yield Parts(db, broker, relay, uow, metrics, amqp_url)

@@ -9,11 +9,12 @@ from typing import Any
 import aio_pika
 import pytest
 
-from platform_core.consumer import EventConsumer
+from platform_core.consumer import EventConsumer, on
 from platform_core.events import CloudEvent, IntegrationEnabled, new_event
 from platform_core.unit_of_work import Transaction
 from tests.integration.platform.conftest import Parts
 from tests.support.processes import delete_queues
+from tests.support.raw import RawCollections
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
@@ -21,10 +22,10 @@ pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 RETRY_DELAYS_MS = (100, 200)
 
 
-async def count_enabled(tx: Transaction, event: CloudEvent, data: Any) -> None:
-    await tx.db.counts.update_one(
-        {"_id": data.app_id}, {"$inc": {"n": 1}}, upsert=True, session=tx.session
-    )
+async def count_enabled(
+    tx: Transaction[RawCollections], data: IntegrationEnabled, event: CloudEvent
+) -> None:
+    await tx.repos.counts.update_one({"_id": data.app_id}, {"$inc": {"n": 1}}, upsert=True)
 
 
 @contextlib.asynccontextmanager
@@ -36,7 +37,7 @@ async def consuming(
         parts.uow,
         parts.metrics,
         queue,
-        {"integration.enabled": handler},
+        [on(IntegrationEnabled, handler)],
         retry_delays_ms=RETRY_DELAYS_MS,
     )
     await consumer.start()
@@ -116,9 +117,11 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     queue = f"t.{unique}.consumer"
     attempts: list[str] = []
 
-    async def always_fails(tx: Transaction, event: CloudEvent, data: Any) -> None:
+    async def always_fails(
+        tx: Transaction[RawCollections], data: IntegrationEnabled, event: CloudEvent
+    ) -> None:
         attempts.append(event.id)
-        await tx.db.counts.insert_one({"_id": "written-then-rolled-back"}, session=tx.session)
+        await tx.repos.counts.insert_one({"_id": "written-then-rolled-back"})
         raise ConnectionError("downstream is down")
 
     event = new_event("/test", IntegrationEnabled(app_id="app-3", integration="confluence"))
@@ -136,10 +139,12 @@ async def test_a_transient_failure_succeeds_on_retry(parts: Parts, unique: str) 
     queue = f"t.{unique}.consumer"
     failures = [ConnectionError("once")]
 
-    async def flaky(tx: Transaction, event: CloudEvent, data: Any) -> None:
+    async def flaky(
+        tx: Transaction[RawCollections], data: IntegrationEnabled, event: CloudEvent
+    ) -> None:
         if failures:
             raise failures.pop()
-        await count_enabled(tx, event, data)
+        await count_enabled(tx, data, event)
 
     event = new_event("/test", IntegrationEnabled(app_id="app-4", integration="confluence"))
     async with consuming(parts, queue, flaky):

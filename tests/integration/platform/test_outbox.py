@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 
 from devinfra.process import free_port
 from devinfra.rabbitmq import IsolatedRabbitMQ
-from platform_core.consumer import EventConsumer
+from platform_core.consumer import EventConsumer, on
 from platform_core.events import CloudEvent, IntegrationDisabled, IntegrationEnabled
 from platform_core.mongo import Document
 from platform_core.outbox import OUTBOX, OutboxRelay
@@ -21,13 +21,14 @@ from platform_core.unit_of_work import Transaction
 from tests.integration.platform.conftest import Parts, running_parts
 from tests.support.events import EventTap
 from tests.support.processes import delete_queues
+from tests.support.raw import RawCollections
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
 def raise_events(*datas: Any) -> Any:
-    async def work(tx: Transaction) -> None:
+    async def work(tx: Transaction[RawCollections]) -> None:
         for data in datas:
             tx.publish(data)
 
@@ -134,13 +135,15 @@ async def test_a_relay_killed_between_publish_and_mark_sent_redelivers_and_the_c
     parts = parts_without_relay
     handled: list[str] = []
 
-    async def record(tx: Transaction, event: CloudEvent, data: Any) -> None:
+    async def record(
+        tx: Transaction[RawCollections], data: IntegrationEnabled, event: CloudEvent
+    ) -> None:
         handled.append(event.id)
-        await tx.db.effects.insert_one({"event": event.id}, session=tx.session)
+        await tx.repos.effects.insert_one({"event": event.id})
 
     queue = f"t.{unique}.crash"
     consumer = EventConsumer(
-        parts.broker, parts.uow, parts.metrics, queue, {"integration.enabled": record}
+        parts.broker, parts.uow, parts.metrics, queue, [on(IntegrationEnabled, record)]
     )
     await consumer.start()
     try:

@@ -9,13 +9,14 @@ from platform_core.events import IntegrationEnabled
 from platform_core.outbox import OUTBOX
 from platform_core.unit_of_work import Transaction
 from tests.integration.platform.conftest import Parts
+from tests.support.raw import RawCollections
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
 async def test_a_committed_change_stores_its_event_in_the_outbox(parts: Parts) -> None:
-    async def work(tx: Transaction) -> None:
-        await tx.db.things.insert_one({"_id": "a"}, session=tx.session)
+    async def work(tx: Transaction[RawCollections]) -> None:
+        await tx.repos.things.insert_one({"_id": "a"})
         tx.publish(IntegrationEnabled(app_id="app-1", integration="confluence"))
 
     await parts.uow.run(work)
@@ -32,10 +33,10 @@ async def test_a_write_failing_half_way_leaves_neither_the_change_nor_the_event(
 ) -> None:
     await parts.db.things.insert_one({"_id": "taken"})
 
-    async def work(tx: Transaction) -> None:
-        await tx.db.things.insert_one({"_id": "new"}, session=tx.session)
+    async def work(tx: Transaction[RawCollections]) -> None:
+        await tx.repos.things.insert_one({"_id": "new"})
         tx.publish(IntegrationEnabled(app_id="app-1", integration="confluence"))
-        await tx.db.things.insert_one({"_id": "taken"}, session=tx.session)
+        await tx.repos.things.insert_one({"_id": "taken"})
 
     with pytest.raises(DuplicateKeyError):
         await parts.uow.run(work)
@@ -48,8 +49,8 @@ async def test_an_exception_in_the_handler_rolls_everything_back(parts: Parts) -
     class Refused(Exception):
         pass
 
-    async def work(tx: Transaction) -> None:
-        await tx.db.things.insert_one({"_id": "x"}, session=tx.session)
+    async def work(tx: Transaction[RawCollections]) -> None:
+        await tx.repos.things.insert_one({"_id": "x"})
         tx.publish(IntegrationEnabled(app_id="app-1", integration="confluence"))
         raise Refused
 

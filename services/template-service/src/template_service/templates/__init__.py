@@ -1,1 +1,0 @@
-"""The templates as data: one JSON file per template, under a folder per integration."""
