@@ -8,6 +8,7 @@ never starts half-way.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Literal, NoReturn, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -34,6 +35,9 @@ class ServiceSettings(BaseSettings):
     event_retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000)
     event_prefetch: int = Field(default=16, ge=1, le=1000)
     event_queue: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,200}$")
+    integrations_dir: Path | None = Field(
+        default=None, description="A folder of integration folders instead of the packaged ones"
+    )
 
     def database_name(self, service: str) -> str:
         """MONGODB_DATABASE, or the service's own name: one database per service."""
