@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from devinfra.process import free_port
+from integration_manifests import load_integrations
 from integration_service.app import create_app
 from integration_service.settings import IntegrationSettings
 from platform_core.broker import Broker
@@ -164,7 +165,7 @@ class Service(ServiceUnderTest):
 
 @contextlib.asynccontextmanager
 async def running_service(settings: IntegrationSettings, token: str) -> AsyncIterator[Service]:
-    app = create_app(settings)
+    app = create_app(settings, load_integrations({}))
     async with serving(app) as client:
         yield Service(client, app, {"Authorization": f"Bearer {token}"}, settings.event_queue)
 

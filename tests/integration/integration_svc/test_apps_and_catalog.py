@@ -44,36 +44,41 @@ async def test_unknown_apps_and_integrations_are_not_found(service: Service, uni
 
     await service.put_app(app_id)
     for method, path, payload in (
-        ("GET", f"/v1/apps/{app_id}/integrations/jira", None),
-        ("PATCH", f"/v1/apps/{app_id}/integrations/jira", {"enabled": False}),
-        ("DELETE", f"/v1/apps/{app_id}/integrations/jira", None),
+        ("GET", f"/v1/apps/{app_id}/integrations/servicenow", None),
+        ("PATCH", f"/v1/apps/{app_id}/integrations/servicenow", {"enabled": False}),
+        ("DELETE", f"/v1/apps/{app_id}/integrations/servicenow", None),
         (
             "PUT",
-            f"/v1/apps/{app_id}/integrations/jira/authorization",
+            f"/v1/apps/{app_id}/integrations/servicenow/authorization",
             {"type": "user_authorize", "profile": {"kind": "system"}},
         ),
-        ("POST", f"/v1/apps/{app_id}/integrations/jira/user-links", {"user_id": "u-1"}),
+        ("POST", f"/v1/apps/{app_id}/integrations/servicenow/user-links", {"user_id": "u-1"}),
     ):
         status, body = await service.call(method, path, payload)
         assert (status, body["code"]) == (404, "integration_not_found"), (method, path)
 
 
-async def test_the_catalog_lists_confluence_as_data(service: Service) -> None:
+async def test_the_catalog_lists_confluence_and_jira_as_data(service: Service) -> None:
     status, body = await service.call("GET", "/v1/integrations")
     assert status == 200
-    assert body == {
-        "items": [
-            {
-                "integration": "confluence",
-                "display_name": "Confluence",
-                "category": "actions",
-                "authorization_types": ["pre_authorize", "user_authorize"],
-                "default_scopes": ["write:confluence-content", "offline_access"],
-                "editions": ["developer", "enterprise"],
-            }
+    assert [item["integration"] for item in body["items"]] == ["confluence", "jira"]
+    assert body["items"][0] == {
+        "integration": "confluence",
+        "display_name": "Confluence",
+        "category": "actions",
+        "authorization_types": ["pre_authorize", "user_authorize"],
+        "default_scopes": [
+            "read:page:confluence",
+            "write:page:confluence",
+            "read:space:confluence",
+            "write:comment:confluence",
+            "search:confluence",
+            "offline_access",
         ],
-        "next_cursor": None,
+        "editions": ["developer", "enterprise"],
     }
+    assert body["items"][1]["display_name"] == "Jira"
+    assert body["next_cursor"] is None
     status, body = await service.call("GET", "/v1/integrations?limit=0")
     assert (status, body["code"]) == (422, "validation_error")
 
@@ -85,7 +90,8 @@ async def test_an_app_sees_every_catalog_integration_available_at_first(
     await service.put_app(app_id)
     status, body = await service.call("GET", f"/v1/apps/{app_id}/integrations")
     assert status == 200
-    (item,) = body["items"]
+    item, jira = body["items"]
+    assert jira["integration"] == "jira" and jira["state"] == "available"
     assert item == {
         "integration": "confluence",
         "display_name": "Confluence",

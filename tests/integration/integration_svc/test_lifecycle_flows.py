@@ -399,7 +399,7 @@ async def test_events_about_unknown_apps_and_integrations_are_acknowledged_and_i
     await auth_events.publish(completed(f"ghost-{unique}", "authz-1"))
     app_id = f"app-{unique}"
     await service.put_app(app_id)
-    other = lost(app_id, "cred-1").model_copy(update={"integration": "jira"})
+    other = lost(app_id, "cred-1").model_copy(update={"integration": "servicenow"})
     await auth_events.publish(other)
     assert service.consumed("credential.reauthorization_required", "dead_lettered") == 0
     assert (await service.integration(app_id))["version"] == 0

@@ -13,8 +13,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from platform_core.broker import Broker
-from platform_core.consumer import PROCESSED_INDEXES, EventConsumer
-from platform_core.events import CloudEvent
+from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, on
+from platform_core.events import CloudEvent, IntegrationConfigured
 from platform_core.mongo import Document, ensure_indexes
 from platform_core.observability import ServiceMetrics
 from platform_core.unit_of_work import Transaction, UnitOfWork
@@ -22,15 +22,18 @@ from tests.integration.integration_svc.conftest import AuthEvents, AuthStub, Ser
 from tests.integration.integration_svc.test_lifecycle_flows import completed
 from tests.support.infra import Infra
 from tests.support.processes import delete_queues
+from tests.support.raw import RawCollections
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
-async def record(tx: Transaction, envelope: CloudEvent, data: Any) -> None:
-    await tx.db.received.insert_one(
-        {"event_id": envelope.id, "app_id": data.app_id, "profile": data.profile.model_dump()},
-        session=tx.session,
+async def record(
+    tx: Transaction[RawCollections], data: IntegrationConfigured, envelope: CloudEvent
+) -> None:
+    assert data.profile is not None
+    await tx.repos.received.insert_one(
+        {"event_id": envelope.id, "app_id": data.app_id, "profile": data.profile.model_dump()}
     )
 
 
@@ -45,10 +48,10 @@ async def outside_consumer(
     queue = f"t.{unique}.outside.events"
     consumer = EventConsumer(
         broker,
-        UnitOfWork(client, db, source="/outside"),
+        UnitOfWork(client, db, "/outside", RawCollections),
         ServiceMetrics(),
         queue,
-        {"integration.configured": record},
+        [on(IntegrationConfigured, record)],
         retry_delays_ms=(200,),
     )
     await consumer.start()

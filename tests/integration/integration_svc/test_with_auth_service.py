@@ -18,6 +18,7 @@ from devinfra.atlassian_fake import AtlassianFake
 from devinfra.consent import complete_consent
 from devinfra.idp import IdentityProvider
 from devinfra.process import free_port
+from integration_manifests import load_integrations
 from integration_service.app import create_app as create_integration_app
 from integration_service.settings import IntegrationSettings
 from platform_core.service_auth import Scope
@@ -141,11 +142,15 @@ async def platform(
         port=auth_port.port,
         public_base_url=auth_port.base_url,
         token_encryption_keys=TEST_ENCRYPTION_KEYS,
-        confluence_client_id=CLIENT_ID,
-        confluence_client_secret=CLIENT_SECRET,
-        atlassian_auth_base_url=idp.base_url,
-        atlassian_api_base_url=atlassian.base_url,
         allow_insecure_provider_urls=True,
+    )
+    integrations = load_integrations(
+        {
+            "CONFLUENCE_CLIENT_ID": CLIENT_ID,
+            "CONFLUENCE_CLIENT_SECRET": CLIENT_SECRET,
+            "ATLASSIAN_AUTH_BASE_URL": idp.base_url,
+            "ATLASSIAN_API_BASE_URL": atlassian.base_url,
+        }
     )
     integration_settings = IntegrationSettings(
         **service_settings("integration-service"),  # type: ignore[arg-type]
@@ -153,8 +158,8 @@ async def platform(
     )
     bearer = {"Authorization": f"Bearer {token()}"}
     async with (
-        served_on(create_auth_app(auth_settings), auth_port.port),
-        serving(create_integration_app(integration_settings)) as client,
+        served_on(create_auth_app(auth_settings, integrations), auth_port.port),
+        serving(create_integration_app(integration_settings, integrations)) as client,
         aiohttp.ClientSession() as http,
     ):
         service = Service(client, client.app, bearer, integration_settings.event_queue)

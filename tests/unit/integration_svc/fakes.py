@@ -2,89 +2,95 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
+from integration_manifests import Edition
 from integration_service.domain.apps import App
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
-from integration_service.domain.catalog import Edition
-from integration_service.domain.errors import VersionConflict
+from integration_service.domain.catalog import Catalog, CatalogEntry
 from integration_service.domain.integration import Integration
 from platform_core.contract_types import ProfileRef
+from platform_core.domain import VersionConflict
 from platform_core.errors import ProblemError
-from platform_core.events import EventData
-from platform_core.unit_of_work import Transaction
+from tests.support.fake_uow import FakeStore, FakeUnitOfWork
 
-T = TypeVar("T")
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
-
-class FakeUnitOfWork:
-    """Runs the work against a fake transaction; published events count only when it returns."""
-
-    def __init__(self) -> None:
-        self.published: list[EventData] = []
-
-    async def run(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
-        tx = Transaction(None, None, "/integration-service")  # type: ignore[arg-type]
-        result = await work(tx)
-        self.published.extend(self._data(event) for _, event in tx.events)
-        return result
-
-    @staticmethod
-    def _data(event: Any) -> EventData:
-        from platform_core.events import EVENT_TYPES
-
-        return EVENT_TYPES[event.type].model_validate(event.data)
+CONFLUENCE_ONLY = Catalog(
+    (
+        CatalogEntry(
+            integration="confluence",
+            display_name="Confluence",
+            category="actions",
+            authorization_types=("pre_authorize", "user_authorize"),
+            default_scopes=("write:confluence-content", "offline_access"),
+            editions=("developer", "enterprise"),
+        ),
+    )
+)
 
 
-class FakeApps:
-    def __init__(self) -> None:
-        self.apps: dict[str, App] = {}
-
-    def add(self, app_id: str, edition: Edition = "developer") -> App:
-        app = App(app_id=app_id, name=app_id, edition=edition, created_at=NOW, updated_at=NOW)
-        self.apps[app_id] = app
+class FakeApps(FakeStore):
+    def add_app(self, app_id: str, edition: Edition = "developer") -> App:
+        app = App.register(app_id, app_id, edition, NOW)
+        self.items[app_id] = app
         return app
 
-    async def get(self, app_id: str, session: Any = None) -> App | None:
-        return self.apps.get(app_id)
+    @property
+    def apps(self) -> dict[str, App]:
+        return self.items
 
-    async def put(
-        self, app_id: str, name: str, edition: Edition, now: datetime, session: Any
-    ) -> tuple[App, bool]:
-        created = app_id not in self.apps
-        self.apps[app_id] = App(
-            app_id=app_id, name=name, edition=edition, created_at=now, updated_at=now
-        )
-        return self.apps[app_id], created
+    async def get(self, app_id: str) -> App | None:
+        return self.items.get(app_id)
+
+    async def add(self, app: App) -> None:
+        if app.app_id in self.items:
+            raise VersionConflict(app.app_id)
+        self.items[app.app_id] = app
+
+    async def update(self, app: App) -> None:
+        self.items[app.app_id] = app
 
 
-class FakeIntegrations:
+class FakeIntegrations(FakeStore):
     """Compare-and-set like the real repository; `conflicts` makes the next saves lose."""
 
     def __init__(self) -> None:
-        self.docs: dict[tuple[str, str], Integration] = {}
+        super().__init__()
         self.conflicts = 0
         self.saves = 0
 
-    async def get(self, app_id: str, integration: str, session: Any = None) -> Integration | None:
-        return self.docs.get((app_id, integration))
+    @property
+    def docs(self) -> dict[tuple[str, str], Integration]:
+        return self.items
 
-    async def for_app(self, app_id: str, session: Any = None) -> dict[str, Integration]:
-        return {name: doc for (app, name), doc in self.docs.items() if app == app_id}
+    async def get(self, app_id: str, integration: str) -> Integration | None:
+        return self.items.get((app_id, integration))
 
-    async def save(self, integration: Integration, session: Any) -> None:
+    async def for_app(self, app_id: str) -> dict[str, Integration]:
+        return {name: doc for (app, name), doc in self.items.items() if app == app_id}
+
+    async def save(self, integration: Integration) -> None:
         if self.conflicts:
             self.conflicts -= 1
             raise VersionConflict("someone else wrote first")
         key = (integration.app_id, integration.integration)
-        stored = self.docs.get(key)
+        stored = self.items.get(key)
         if (stored.version if stored else 0) != integration.version - 1:
             raise VersionConflict(str(key))
-        self.docs[key] = integration
+        self.items[key] = integration
         self.saves += 1
+
+
+@dataclass
+class FakeRepositories:
+    apps: FakeApps = field(default_factory=FakeApps)
+    integrations: FakeIntegrations = field(default_factory=FakeIntegrations)
+
+
+def unit_of_work() -> FakeUnitOfWork[FakeRepositories]:
+    return FakeUnitOfWork(FakeRepositories(), "/integration-service")
 
 
 class FakeAuth:

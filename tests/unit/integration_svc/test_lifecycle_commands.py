@@ -24,13 +24,15 @@ from platform_core.events import (
     IntegrationRemoved,
     new_event,
 )
-from platform_core.unit_of_work import Transaction
+from tests.support.fake_uow import FakeUnitOfWork
 from tests.unit.integration_svc.fakes import (
+    CONFLUENCE_ONLY,
     NOW,
     FakeApps,
     FakeAuth,
     FakeIntegrations,
-    FakeUnitOfWork,
+    FakeRepositories,
+    unit_of_work,
 )
 
 SYSTEM = SystemProfileRef()
@@ -38,7 +40,7 @@ SYSTEM = SystemProfileRef()
 
 @dataclass
 class World:
-    uow: FakeUnitOfWork
+    uow: FakeUnitOfWork[FakeRepositories]
     apps: FakeApps
     integrations: FakeIntegrations
     auth: FakeAuth
@@ -48,11 +50,11 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    uow, apps, integrations, auth = FakeUnitOfWork(), FakeApps(), FakeIntegrations(), FakeAuth()
-    apps.add("app-1")
-    lifecycle = Lifecycle(uow, apps, integrations, auth, clock=lambda: NOW, max_attempts=3)
-    reactions = Reactions(apps, integrations, clock=lambda: NOW)
-    return World(uow, apps, integrations, auth, lifecycle, reactions)
+    uow, auth = unit_of_work(), FakeAuth()
+    uow.repos.apps.add_app("app-1")
+    lifecycle = Lifecycle(uow, auth, CONFLUENCE_ONLY, clock=lambda: NOW, max_attempts=3)
+    reactions = Reactions(CONFLUENCE_ONLY, clock=lambda: NOW)
+    return World(uow, uow.repos.apps, uow.repos.integrations, auth, lifecycle, reactions)
 
 
 async def complete(world: World, authorization_id: str, subject: object = None) -> None:
@@ -67,10 +69,11 @@ async def complete(world: World, authorization_id: str, subject: object = None) 
         resource=None,
     )
 
-    async def work(tx: Transaction) -> None:
-        await world.reactions.authorization_completed(tx, new_event("/auth-service", data), data)
-
-    await world.uow.run(work)
+    await world.uow.run(
+        lambda tx: world.reactions.authorization_completed(
+            tx, data, new_event("/auth-service", data)
+        )
+    )
 
 
 async def test_pre_authorize_asks_auth_service_for_an_app_consent_and_records_it(
@@ -114,18 +117,15 @@ async def test_events_about_unknown_apps_or_integrations_are_ignored(world: Worl
         reason="deleted",
     )
 
-    async def work(tx: Transaction) -> None:
-        event = new_event("/auth-service", data)
-        await world.reactions.credential_lost(tx, event, data)
-        other = data.model_copy(update={"app_id": "app-1", "integration": "jira"})
-        await world.reactions.credential_lost(tx, event, other)
-
-    await world.uow.run(work)
+    event = new_event("/auth-service", data)
+    other = data.model_copy(update={"app_id": "app-1", "integration": "servicenow"})
+    await world.uow.run(lambda tx: world.reactions.credential_lost(tx, data, event))
+    await world.uow.run(lambda tx: world.reactions.credential_lost(tx, other, event))
     assert world.integrations.docs == {}
 
 
 async def test_a_trial_app_is_refused_before_auth_service_is_asked(world: World) -> None:
-    world.apps.add("trial-1", "trial")
+    world.apps.add_app("trial-1", "trial")
     with pytest.raises(EditionNotSupported):
         await world.lifecycle.configure_pre_authorize("trial-1", "confluence", SYSTEM, None)
     with pytest.raises(EditionNotSupported):
@@ -139,7 +139,7 @@ async def test_a_trial_app_keeps_its_configuration_and_may_still_disable_and_rem
     world: World,
 ) -> None:
     await world.lifecycle.configure_user_authorize("app-1", "confluence", SYSTEM)
-    world.apps.add("app-1", "trial")
+    world.apps.add_app("app-1", "trial")
     assert (await world.lifecycle.view("app-1", "confluence")).integration.state == "configured"
     with pytest.raises(EditionNotSupported):
         await world.lifecycle.configure_user_authorize(
@@ -155,9 +155,9 @@ async def test_unknown_apps_and_integrations_are_not_found(world: World) -> None
     with pytest.raises(AppNotFound):
         await world.lifecycle.view("ghost", "confluence")
     with pytest.raises(IntegrationNotFound):
-        await world.lifecycle.view("app-1", "jira")
+        await world.lifecycle.view("app-1", "servicenow")
     with pytest.raises(IntegrationNotFound):
-        await world.lifecycle.configure_pre_authorize("app-1", "jira", SYSTEM, None)
+        await world.lifecycle.configure_pre_authorize("app-1", "servicenow", SYSTEM, None)
     assert world.auth.requests == []
 
 

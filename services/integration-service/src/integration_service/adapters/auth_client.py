@@ -16,15 +16,14 @@ import aiohttp
 from pydantic import ValidationError
 
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
-from integration_service.domain.errors import (
+from integration_service.domain.errors import AuthServiceRejected, AuthServiceUnavailable
+from platform_core.contract_types import ProfileRef
+from platform_core.errors import (
     AuthProfileNotFound,
-    AuthServiceRejected,
-    AuthServiceUnavailable,
     IntegrationNotFound,
+    ProblemError,
     SystemProfileUnavailable,
 )
-from platform_core.contract_types import ProfileRef
-from platform_core.errors import ProblemError
 from platform_core.logs import get_logger
 from platform_core.service_auth import Scope, mint_token
 

@@ -1,25 +1,23 @@
-"""The integration catalog, as data: adding an integration is adding an entry here.
+"""The integration catalog: each integration's entry, as its manifest declares it.
 
-`CATALOG` is validated when this module is imported (so a bad entry stops the service from
-starting), and `Catalog` answers lookups and edition questions for the other layers.
+The entries come from the integration folders (`integration_manifests`): adding an integration
+adds a folder, not code. `Catalog` answers lookups and edition questions for the other layers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
 
 from pydantic import Field
 
+from integration_manifests import Edition, Integrations
 from platform_core.contract_types import AuthorizationType, ContractModel, IntegrationName
-
-Edition = Literal["developer", "enterprise", "trial"]
 
 
 class CatalogEntry(ContractModel):
     integration: IntegrationName
     display_name: str = Field(min_length=1)
-    category: Literal["actions"]
+    category: str
     authorization_types: tuple[AuthorizationType, ...] = Field(min_length=1)
     default_scopes: tuple[str, ...] = Field(min_length=1)
     editions: tuple[Edition, ...] = Field(min_length=1)
@@ -34,22 +32,24 @@ class Catalog:
         if len(self._entries) != len(entries):
             raise ValueError("the catalog names an integration twice")
 
+    @classmethod
+    def of(cls, integrations: Integrations) -> Catalog:
+        return cls(
+            tuple(
+                CatalogEntry(
+                    integration=spec.name,
+                    display_name=spec.manifest.catalog.display_name,
+                    category=spec.manifest.catalog.category,
+                    authorization_types=spec.manifest.catalog.authorization_types,
+                    default_scopes=spec.manifest.provider.default_scopes,
+                    editions=spec.manifest.catalog.editions,
+                )
+                for spec in integrations
+            )
+        )
+
     def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(sorted(self._entries.values(), key=lambda e: e.integration))
 
     def get(self, integration: str) -> CatalogEntry | None:
         return self._entries.get(integration)
-
-
-CATALOG = Catalog(
-    (
-        CatalogEntry(
-            integration="confluence",
-            display_name="Confluence",
-            category="actions",
-            authorization_types=("pre_authorize", "user_authorize"),
-            default_scopes=("write:confluence-content", "offline_access"),
-            editions=("developer", "enterprise"),
-        ),
-    )
-)

@@ -1,4 +1,5 @@
-"""integration-service's problem codes (contract §1), raised by any layer, rendered as RFC 9457.
+"""integration-service's own problem codes (contract §1), raised by any layer, rendered as
+RFC 9457; the codes other services answer with too live in `platform_core.errors`.
 
 They are plain exceptions with an HTTP status attached, so the domain can raise them without
 knowing about HTTP.
@@ -7,12 +8,32 @@ knowing about HTTP.
 from __future__ import annotations
 
 from platform_core.errors import (
-    Conflict,
+    AuthProfileNotFound,
+    ConcurrentChange,
     Forbidden,
+    IllegalTransition,
+    IntegrationNotConfigured,
+    IntegrationNotFound,
     NotFound,
+    ReauthorizationRequired,
     ServiceUnavailable,
+    SystemProfileUnavailable,
     UnprocessableEntity,
 )
+
+__all__ = [
+    "AppNotFound",
+    "AuthProfileNotFound",
+    "AuthServiceRejected",
+    "AuthServiceUnavailable",
+    "ConcurrentChange",
+    "EditionNotSupported",
+    "IllegalTransition",
+    "IntegrationNotConfigured",
+    "IntegrationNotFound",
+    "ReauthorizationRequired",
+    "SystemProfileUnavailable",
+]
 
 
 class AppNotFound(NotFound):
@@ -20,48 +41,9 @@ class AppNotFound(NotFound):
     title = "App Not Found"
 
 
-class IntegrationNotFound(NotFound):
-    code = "integration_not_found"
-    title = "Integration Not Found"
-
-
 class EditionNotSupported(Forbidden):
     code = "edition_not_supported"
     title = "Edition Not Supported"
-
-
-class IllegalTransition(Conflict):
-    """A lifecycle command the integration's current state does not allow."""
-
-    code = "illegal_transition"
-    title = "Illegal Transition"
-
-
-class IntegrationNotConfigured(IllegalTransition):
-    code = "integration_not_configured"
-    title = "Integration Not Configured"
-
-
-class ReauthorizationRequired(IllegalTransition):
-    code = "reauthorization_required"
-    title = "Reauthorization Required"
-
-
-class ConcurrentChange(Conflict):
-    """Other changes kept winning the compare-and-set; the caller may simply try again."""
-
-    code = "conflict"
-    title = "Conflict"
-
-
-class AuthProfileNotFound(UnprocessableEntity):
-    code = "auth_profile_not_found"
-    title = "Auth Profile Not Found"
-
-
-class SystemProfileUnavailable(ServiceUnavailable):
-    code = "system_profile_unavailable"
-    title = "System Profile Unavailable"
 
 
 class AuthServiceUnavailable(ServiceUnavailable):
@@ -74,7 +56,3 @@ class AuthServiceRejected(UnprocessableEntity):
 
     code = "validation_error"
     title = "Validation Error"
-
-
-class VersionConflict(Exception):
-    """The integration changed since it was read: the compare-and-set did not match."""

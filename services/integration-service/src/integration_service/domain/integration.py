@@ -3,8 +3,8 @@
 States: `available` → `configured` ⇄ `disabled`, and back to `available` on removal. Each
 command below is one named transition; it returns a `Transition` holding the new integration
 (version + 1) and the events to publish, or `after is before` when nothing changes (a no-op or
-an event that is no longer relevant). A command the current state does not allow raises an
-`IllegalTransition` (409).
+an event that is no longer relevant). A command the current state does not allow raises a 409
+(`integration_not_configured` or `reauthorization_required`).
 
 | transition                 | from                          | to                               |
 |----------------------------|-------------------------------|----------------------------------|
@@ -26,19 +26,19 @@ in `pending_authorization_id`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from integration_service.domain.errors import IntegrationNotConfigured, ReauthorizationRequired
 from platform_core.contract_types import (
     AuthorizationType,
     ContractModel,
     ErrorInfo,
     ProfileRef,
 )
+from platform_core.domain import Transition as _Transition
+from platform_core.errors import IntegrationNotConfigured, ReauthorizationRequired
 from platform_core.events import (
     EventData,
     IntegrationConfigured,
@@ -49,6 +49,7 @@ from platform_core.events import (
 )
 
 State = Literal["available", "configured", "disabled"]
+Transition = _Transition["Integration"]
 ConnectionStatus = Literal[
     "not_connected", "pending", "connected", "per_user", "reauthorization_required"
 ]
@@ -67,18 +68,6 @@ class PendingAuthorization(ContractModel):
     authorization_url: str
     expires_at: datetime
     requested_at: datetime
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    before: Integration
-    after: Integration
-    events: tuple[EventData, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return self.after is not self.before
 
 
 class Integration(BaseModel):
@@ -247,7 +236,7 @@ class Integration(BaseModel):
         return self.model_copy(update={**changes, "updated_at": now, "version": self.version + 1})
 
     def _unchanged(self, name: str) -> Transition:
-        return Transition(name, self, self)
+        return _Transition.unchanged(name, self)
 
 
 def new_integration(app_id: str, integration: str) -> Integration:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiohttp import web
 
-from integration_service.domain.catalog import CATALOG
+from integration_service.domain.catalog import Catalog
 from integration_service.domain.errors import (
     AppNotFound,
-    AuthProfileNotFound,
     AuthServiceUnavailable,
-    ConcurrentChange,
     EditionNotSupported,
-    IntegrationNotConfigured,
-    IntegrationNotFound,
-    ReauthorizationRequired,
-    SystemProfileUnavailable,
 )
 from integration_service.entrypoints.schemas import (
     AppOut,
     AppPath,
-    CatalogEntryOut,
     CatalogPage,
     ConfigureBody,
     IntegrationAcceptedOut,
@@ -35,33 +26,25 @@ from integration_service.entrypoints.schemas import (
 )
 from integration_service.service_layer.apps import AppCommands
 from integration_service.service_layer.lifecycle import Lifecycle
-from platform_core.api import ApiRoutes, PageQuery, Reply, page_of
+from integration_service.service_layer.ports import Units
+from platform_core.api import ApiRoutes, PageQuery, Reply
+from platform_core.errors import (
+    AuthProfileNotFound,
+    ConcurrentChange,
+    IntegrationNotConfigured,
+    IntegrationNotFound,
+    ReauthorizationRequired,
+    SystemProfileUnavailable,
+)
+from platform_core.paging import page_of
 
 routes = ApiRoutes(tags=["integration-service"])
 
-
-@dataclass
-class Wiring:
-    """The commands, built once MongoDB is up; views find them here."""
-
-    apps: AppCommands | None = None
-    lifecycle: Lifecycle | None = None
-
-    def require(self) -> tuple[AppCommands, Lifecycle]:
-        if self.apps is None or self.lifecycle is None:
-            raise RuntimeError("integration-service is not started")
-        return self.apps, self.lifecycle
-
-
-WIRING_KEY = web.AppKey("integration_wiring", Wiring)
-
-
-def _apps(request: web.Request) -> AppCommands:
-    return request.app[WIRING_KEY].require()[0]
-
-
-def _lifecycle(request: web.Request) -> Lifecycle:
-    return request.app[WIRING_KEY].require()[1]
+# Set by the composition root's start-up context, once MongoDB is up.
+APPS_KEY = web.AppKey("apps", AppCommands)
+LIFECYCLE_KEY = web.AppKey("lifecycle", Lifecycle)
+CATALOG_KEY = web.AppKey("catalog", Catalog)
+UOW_KEY = web.AppKey("uow", Units)
 
 
 # --- apps ----------------------------------------------------------------------------------
@@ -73,8 +56,8 @@ def _lifecycle(request: web.Request) -> Lifecycle:
     responses={200: AppOut, 201: AppOut},
 )
 async def put_app(request: web.Request, *, path: AppPath, body: PutAppBody) -> Reply:
-    app, created = await _apps(request).put(path.app_id, body.name, body.edition)
-    return Reply(AppOut.model_validate(app.model_dump()), 201 if created else 200)
+    app, created = await request.app[APPS_KEY].put(path.app_id, body.name, body.edition)
+    return Reply(AppOut.of(app), 201 if created else 200)
 
 
 @routes.get(
@@ -84,8 +67,8 @@ async def put_app(request: web.Request, *, path: AppPath, body: PutAppBody) -> R
     errors=[AppNotFound],
 )
 async def get_app(request: web.Request, *, path: AppPath) -> Reply:
-    app = await _apps(request).get(path.app_id)
-    return Reply(AppOut.model_validate(app.model_dump()))
+    app = await request.app[APPS_KEY].get(path.app_id)
+    return Reply(AppOut.of(app))
 
 
 # --- catalog and state ---------------------------------------------------------------------
@@ -93,8 +76,9 @@ async def get_app(request: web.Request, *, path: AppPath) -> Reply:
 
 @routes.get("/v1/integrations", summary="The integration catalog", responses={200: CatalogPage})
 async def list_catalog(request: web.Request, *, query: PageQuery) -> Reply:
-    entries, cursor = page_of(list(CATALOG), lambda e: e.integration, query)
-    return Reply(CatalogPage(items=[CatalogEntryOut.of(e) for e in entries], next_cursor=cursor))
+    catalog = request.app[CATALOG_KEY]
+    page = page_of(list(catalog), lambda e: e.integration, query)
+    return Reply(CatalogPage.of(page))
 
 
 @routes.get(
@@ -104,9 +88,8 @@ async def list_catalog(request: web.Request, *, query: PageQuery) -> Reply:
     errors=[AppNotFound],
 )
 async def list_integrations(request: web.Request, *, path: AppPath, query: PageQuery) -> Reply:
-    views = await _lifecycle(request).views(path.app_id)
-    page, cursor = page_of(views, lambda v: v.entry.integration, query)
-    return Reply(IntegrationPage(items=[IntegrationOut.of(v) for v in page], next_cursor=cursor))
+    views = await request.app[LIFECYCLE_KEY].views(path.app_id)
+    return Reply(IntegrationPage.of(page_of(views, lambda v: v.entry.integration, query)))
 
 
 @routes.get(
@@ -116,7 +99,7 @@ async def list_integrations(request: web.Request, *, path: AppPath, query: PageQ
     errors=[AppNotFound, IntegrationNotFound],
 )
 async def get_integration(request: web.Request, *, path: IntegrationPath) -> Reply:
-    view = await _lifecycle(request).view(path.app_id, path.integration)
+    view = await request.app[LIFECYCLE_KEY].view(path.app_id, path.integration)
     return Reply(IntegrationOut.of(view))
 
 
@@ -141,7 +124,7 @@ async def get_integration(request: web.Request, *, path: IntegrationPath) -> Rep
     ],
 )
 async def configure(request: web.Request, *, path: IntegrationPath, body: ConfigureBody) -> Reply:
-    lifecycle = _lifecycle(request)
+    lifecycle = request.app[LIFECYCLE_KEY]
     if body.type == "user_authorize":
         view = await lifecycle.configure_user_authorize(path.app_id, path.integration, body.profile)
         return Reply(IntegrationOut.of(view))
@@ -166,7 +149,7 @@ async def configure(request: web.Request, *, path: IntegrationPath, body: Config
 async def patch_integration(
     request: web.Request, *, path: IntegrationPath, body: PatchIntegrationBody
 ) -> Reply:
-    view = await _lifecycle(request).set_enabled(path.app_id, path.integration, body.enabled)
+    view = await request.app[LIFECYCLE_KEY].set_enabled(path.app_id, path.integration, body.enabled)
     return Reply(IntegrationOut.of(view))
 
 
@@ -177,7 +160,7 @@ async def patch_integration(
     errors=[AppNotFound, IntegrationNotFound, ConcurrentChange],
 )
 async def delete_integration(request: web.Request, *, path: IntegrationPath) -> Reply:
-    await _lifecycle(request).remove(path.app_id, path.integration)
+    await request.app[LIFECYCLE_KEY].remove(path.app_id, path.integration)
     return Reply(status=204)
 
 
@@ -198,7 +181,7 @@ async def delete_integration(request: web.Request, *, path: IntegrationPath) -> 
 async def create_user_link(
     request: web.Request, *, path: IntegrationPath, body: UserLinkBody
 ) -> Reply:
-    issued = await _lifecycle(request).issue_user_link(
+    issued = await request.app[LIFECYCLE_KEY].issue_user_link(
         path.app_id, path.integration, body.user_id, body.return_url
     )
-    return Reply(UserLinkOut(link=issued.authorization_url, expires_at=issued.expires_at), 201)
+    return Reply(UserLinkOut.of(issued), 201)

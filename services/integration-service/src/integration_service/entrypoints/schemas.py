@@ -10,7 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from integration_service.domain.catalog import CatalogEntry, Edition
+from integration_manifests import Edition
+from integration_service.domain.apps import App
+from integration_service.domain.authorizations import IssuedAuthorization
+from integration_service.domain.catalog import CatalogEntry
 from integration_service.domain.integration import ConnectionStatus, State
 from integration_service.service_layer.lifecycle import IntegrationView
 from platform_core.api import AppId, RequestModel, ResponseModel
@@ -22,6 +25,7 @@ from platform_core.contract_types import (
     UserId,
     UtcDateTime,
 )
+from platform_core.paging import Page
 
 AppName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ReturnUrl = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
@@ -73,6 +77,10 @@ class AppOut(ResponseModel):
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
+    @classmethod
+    def of(cls, app: App) -> AppOut:
+        return cls.model_validate(app.model_dump())
+
 
 class CatalogEntryOut(ResponseModel):
     integration: str
@@ -90,6 +98,10 @@ class CatalogEntryOut(ResponseModel):
 class CatalogPage(ResponseModel):
     items: list[CatalogEntryOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[CatalogEntry]) -> CatalogPage:
+        return cls(items=[CatalogEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)
 
 
 class AuthorizationOut(ResponseModel):
@@ -165,10 +177,18 @@ class IntegrationPage(ResponseModel):
     items: list[IntegrationOut]
     next_cursor: str | None
 
+    @classmethod
+    def of(cls, page: Page[IntegrationView]) -> IntegrationPage:
+        return cls(items=[IntegrationOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+
 
 class UserLinkOut(ResponseModel):
     link: str
     expires_at: UtcDateTime
+
+    @classmethod
+    def of(cls, issued: IssuedAuthorization) -> UserLinkOut:
+        return cls(link=issued.authorization_url, expires_at=issued.expires_at)
 
 
 def _integration_fields(view: IntegrationView) -> dict[str, object]:

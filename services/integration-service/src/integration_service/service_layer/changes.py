@@ -10,9 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from integration_service.domain.integration import Integration, Transition, new_integration
-from integration_service.service_layer.ports import IntegrationStore
+from integration_service.service_layer.ports import Tx
 from platform_core.logs import get_logger
-from platform_core.unit_of_work import Transaction
 
 log = get_logger("integration_service.changes")
 
@@ -20,20 +19,14 @@ Decide = Callable[[Integration, datetime], Transition]
 
 
 async def apply_in(
-    tx: Transaction,
-    integrations: IntegrationStore,
-    app_id: str,
-    integration: str,
-    decide: Decide,
-    now: datetime,
+    tx: Tx, app_id: str, integration: str, decide: Decide, now: datetime
 ) -> Transition:
     """Read, decide, write: raises `VersionConflict` when someone else wrote in between."""
-    current = await integrations.get(app_id, integration, tx.session)
+    current = await tx.repos.integrations.get(app_id, integration)
     transition = decide(current or new_integration(app_id, integration), now)
     if transition.changed:
-        await integrations.save(transition.after, tx.session)
-        for event in transition.events:
-            tx.publish(event)
+        await tx.repos.integrations.save(transition.after)
+        tx.publish_all(transition.events)
     log.info(
         "integration_transition",
         app_id=app_id,

@@ -16,26 +16,15 @@ from dataclasses import dataclass
 
 from integration_service.domain.apps import App
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
-from integration_service.domain.catalog import CATALOG, Catalog, CatalogEntry
-from integration_service.domain.errors import (
-    AppNotFound,
-    ConcurrentChange,
-    IntegrationNotFound,
-    VersionConflict,
-)
+from integration_service.domain.catalog import Catalog, CatalogEntry
+from integration_service.domain.errors import AppNotFound
 from integration_service.domain.integration import (
     Integration,
     PendingAuthorization,
     new_integration,
 )
 from integration_service.service_layer.changes import Decide, apply_in
-from integration_service.service_layer.ports import (
-    AppStore,
-    AuthService,
-    Clock,
-    IntegrationStore,
-    TransactionRunner,
-)
+from integration_service.service_layer.ports import AuthService, Clock, Tx, Units
 from platform_core.contract_types import (
     AppSubject,
     AuthorizationType,
@@ -43,8 +32,8 @@ from platform_core.contract_types import (
     UserSubject,
     utc_now,
 )
-from platform_core.errors import ValidationFailed
-from platform_core.unit_of_work import Transaction
+from platform_core.domain import VersionConflict
+from platform_core.errors import ConcurrentChange, IntegrationNotFound, ValidationFailed
 
 DEFAULT_MAX_ATTEMPTS = 30
 
@@ -65,18 +54,14 @@ class IntegrationView:
 class Lifecycle:
     def __init__(
         self,
-        uow: TransactionRunner,
-        apps: AppStore,
-        integrations: IntegrationStore,
+        uow: Units,
         auth: AuthService,
+        catalog: Catalog,
         *,
-        catalog: Catalog = CATALOG,
         clock: Clock = utc_now,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self._uow = uow
-        self._apps = apps
-        self._integrations = integrations
         self._auth = auth
         self._catalog = catalog
         self._clock = clock
@@ -86,7 +71,7 @@ class Lifecycle:
 
     async def views(self, app_id: str) -> list[IntegrationView]:
         app = await self._app(app_id)
-        stored = await self._integrations.for_app(app_id)
+        stored = await self._uow.reads().integrations.for_app(app_id)
         return [
             IntegrationView(
                 stored.get(entry.integration) or new_integration(app_id, entry.integration),
@@ -99,7 +84,7 @@ class Lifecycle:
     async def view(self, app_id: str, integration: str) -> IntegrationView:
         app = await self._app(app_id)
         entry = self._entry(integration)
-        stored = await self._integrations.get(app_id, integration)
+        stored = await self._uow.reads().integrations.get(app_id, integration)
         return IntegrationView(stored or new_integration(app_id, integration), entry, app)
 
     # --- commands ----------------------------------------------------------------------------
@@ -174,7 +159,7 @@ class Lifecycle:
     # --- helpers -----------------------------------------------------------------------------
 
     async def _app(self, app_id: str) -> App:
-        app = await self._apps.get(app_id)
+        app = await self._uow.reads().apps.get(app_id)
         if app is None:
             raise AppNotFound(f"No app {app_id!r} is registered")
         return app
@@ -216,16 +201,14 @@ class Lifecycle:
         *,
         new_configuration: bool = False,
     ) -> IntegrationView:
-        async def work(tx: Transaction) -> IntegrationView:
+        async def work(tx: Tx) -> IntegrationView:
             # Read again inside the transaction: the app may have changed edition meanwhile.
-            app = await self._apps.get(app_id, tx.session)
+            app = await tx.repos.apps.get(app_id)
             if app is None:
                 raise AppNotFound(f"No app {app_id!r} is registered")
             if new_configuration:
                 app.require_can_configure(entry)
-            transition = await apply_in(
-                tx, self._integrations, app_id, entry.integration, decide, self._clock()
-            )
+            transition = await apply_in(tx, app_id, entry.integration, decide, self._clock())
             return IntegrationView(transition.after, entry, app)
 
         for attempt in range(self._max_attempts):

@@ -1,21 +1,21 @@
-"""What the service layer needs from the outside, as protocols the adapters (and fakes) meet."""
+"""What the service layer needs from the outside, as protocols the adapters (and fakes) meet.
+
+A unit of work hands out `Repositories` bound to its transaction; `reads()` hands out the same
+outside any transaction, for queries.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol, TypeVar
-
-from pymongo.asynchronous.client_session import AsyncClientSession
+from typing import Protocol
 
 from integration_service.domain.apps import App
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
-from integration_service.domain.catalog import Edition
 from integration_service.domain.integration import Integration
 from platform_core.contract_types import ProfileRef
-from platform_core.unit_of_work import Transaction
+from platform_core.unit_of_work import Transaction, TransactionRunner
 
-T = TypeVar("T")
 Clock = Callable[[], datetime]
 
 
@@ -27,30 +27,31 @@ class AuthService(Protocol):
     async def check_profile(self, app_id: str, integration: str, profile: ProfileRef) -> None: ...
 
 
-class TransactionRunner(Protocol):
-    async def run(self, work: Callable[[Transaction], Awaitable[T]]) -> T: ...
-
-
 class AppStore(Protocol):
-    async def get(self, app_id: str, session: AsyncClientSession | None = None) -> App | None: ...
+    async def get(self, app_id: str) -> App | None: ...
 
-    async def put(
-        self,
-        app_id: str,
-        name: str,
-        edition: Edition,
-        now: datetime,
-        session: AsyncClientSession,
-    ) -> tuple[App, bool]: ...
+    async def add(self, app: App) -> None:
+        """Raises `VersionConflict` when the app exists already."""
+
+    async def update(self, app: App) -> None: ...
 
 
 class IntegrationStore(Protocol):
-    async def get(
-        self, app_id: str, integration: str, session: AsyncClientSession | None = None
-    ) -> Integration | None: ...
+    async def get(self, app_id: str, integration: str) -> Integration | None: ...
 
-    async def for_app(
-        self, app_id: str, session: AsyncClientSession | None = None
-    ) -> dict[str, Integration]: ...
+    async def for_app(self, app_id: str) -> dict[str, Integration]: ...
 
-    async def save(self, integration: Integration, session: AsyncClientSession) -> None: ...
+    async def save(self, integration: Integration) -> None:
+        """Compare-and-set on `version`; raises `VersionConflict` when someone wrote first."""
+
+
+class Repositories(Protocol):
+    @property
+    def apps(self) -> AppStore: ...
+
+    @property
+    def integrations(self) -> IntegrationStore: ...
+
+
+Tx = Transaction[Repositories]
+Units = TransactionRunner[Repositories]

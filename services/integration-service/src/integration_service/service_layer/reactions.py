@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration_service.domain.catalog import CATALOG, Catalog
+from integration_service.domain.catalog import Catalog
 from integration_service.service_layer.changes import Decide, apply_in
-from integration_service.service_layer.ports import AppStore, Clock, IntegrationStore
+from integration_service.service_layer.ports import Clock, Tx
+from platform_core.consumer import Subscription, on
 from platform_core.contract_types import utc_now
 from platform_core.events import (
     AuthorizationCompleted,
@@ -22,7 +23,6 @@ from platform_core.events import (
     CredentialRevoked,
 )
 from platform_core.logs import get_logger
-from platform_core.unit_of_work import Transaction
 
 log = get_logger("integration_service.reactions")
 
@@ -35,23 +35,21 @@ AboutASubject = (
 
 
 class Reactions:
-    def __init__(
-        self,
-        apps: AppStore,
-        integrations: IntegrationStore,
-        *,
-        catalog: Catalog = CATALOG,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._apps = apps
-        self._integrations = integrations
+    def __init__(self, catalog: Catalog, *, clock: Clock = utc_now) -> None:
         self._catalog = catalog
         self._clock = clock
 
+    def subscriptions(self) -> list[Subscription[Any]]:
+        return [
+            on(AuthorizationCompleted, self.authorization_completed),
+            on(AuthorizationFailed, self.authorization_failed),
+            on(CredentialReauthorizationRequired, self.credential_lost),
+            on(CredentialRevoked, self.credential_lost),
+        ]
+
     async def authorization_completed(
-        self, tx: Transaction, envelope: CloudEvent, data: Any
+        self, tx: Tx, event: AuthorizationCompleted, envelope: CloudEvent
     ) -> None:
-        event: AuthorizationCompleted = data
         await self._apply_to_app_subject(
             tx,
             event,
@@ -60,8 +58,9 @@ class Reactions:
             ),
         )
 
-    async def authorization_failed(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
-        event: AuthorizationFailed = data
+    async def authorization_failed(
+        self, tx: Tx, event: AuthorizationFailed, envelope: CloudEvent
+    ) -> None:
         await self._apply_to_app_subject(
             tx,
             event,
@@ -70,25 +69,25 @@ class Reactions:
             ),
         )
 
-    async def credential_lost(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
+    async def credential_lost(
+        self,
+        tx: Tx,
+        event: CredentialReauthorizationRequired | CredentialRevoked,
+        envelope: CloudEvent,
+    ) -> None:
         """credential.reauthorization_required and credential.revoked alike."""
-        event: CredentialReauthorizationRequired | CredentialRevoked = data
         await self._apply_to_app_subject(
             tx, event, lambda i, now: i.lose_credential(event.credential_id, now)
         )
 
-    async def _apply_to_app_subject(
-        self, tx: Transaction, event: AboutASubject, decide: Decide
-    ) -> None:
+    async def _apply_to_app_subject(self, tx: Tx, event: AboutASubject, decide: Decide) -> None:
         # End users' own consents and credentials never change the integration's state.
-        if event.subject.type == "app":
-            await self._apply(tx, event.app_id, event.integration, decide)
-
-    async def _apply(self, tx: Transaction, app_id: str, integration: str, decide: Decide) -> None:
-        if self._catalog.get(integration) is None:
-            log.info("event_ignored", reason="unknown_integration", integration=integration)
+        if event.subject.type != "app":
             return
-        if await self._apps.get(app_id, tx.session) is None:
-            log.info("event_ignored", reason="unknown_app", app_id=app_id)
+        if self._catalog.get(event.integration) is None:
+            log.info("event_ignored", reason="unknown_integration", integration=event.integration)
             return
-        await apply_in(tx, self._integrations, app_id, integration, decide, self._clock())
+        if await tx.repos.apps.get(event.app_id) is None:
+            log.info("event_ignored", reason="unknown_app", app_id=event.app_id)
+            return
+        await apply_in(tx, event.app_id, event.integration, decide, self._clock())
