@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from integration_manifests import load_integrations
 from platform_core.broker import Broker
 from platform_core.contract_types import AuthorizationType, SystemProfileRef
 from platform_core.events import (
@@ -52,7 +53,7 @@ class Service(ServiceUnderTest):
 
 @contextlib.asynccontextmanager
 async def running_service(settings: TemplateSettings, token: str) -> AsyncIterator[Service]:
-    app = create_app(settings)
+    app = create_app(settings, load_integrations({}))
     async with serving(app) as client:
         yield Service(client, app, {"Authorization": f"Bearer {token}"}, settings.event_queue)
 

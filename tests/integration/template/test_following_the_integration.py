@@ -12,6 +12,9 @@ from platform_core.events import IntegrationConfigured, IntegrationDisabled, new
 from tests.integration.template.conftest import IntegrationEvents, Service
 from tests.support.events import EventTap
 
+# Create Content calls accessible-resources, looks the space up, then creates the content.
+SERVICE_NODES = 3
+
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 CREATE_CONTENT = "confluence.create_content"
@@ -40,7 +43,7 @@ async def test_disabling_unbinds_the_service_nodes_and_enabling_binds_them_again
     await integration_events.disabled(app_id)
     task = await service.task(app_id, task_id)
     assert task["status"] == "integration_disabled"
-    assert service_auth(task) == [None, None]
+    assert service_auth(task) == [None] * SERVICE_NODES
     view = await service.app_template(app_id, CREATE_CONTENT)
     assert (view["installable"], view["installed"]) == (False, True)
     status, body = await service.install(app_id, "confluence.get_content")
@@ -49,7 +52,7 @@ async def test_disabling_unbinds_the_service_nodes_and_enabling_binds_them_again
     await integration_events.enabled(app_id)
     task = await service.task(app_id, task_id)
     assert task["status"] == "active"
-    assert service_auth(task) == [BOUND, BOUND]
+    assert service_auth(task) == [BOUND] * SERVICE_NODES
 
 
 async def test_removal_keeps_the_installation_unbound_until_configured_again(
@@ -60,7 +63,7 @@ async def test_removal_keeps_the_installation_unbound_until_configured_again(
 
     await integration_events.removed(app_id)
     task = await service.task(app_id, task_id)
-    assert (task["status"], service_auth(task)) == ("integration_disabled", [None, None])
+    assert (task["status"], service_auth(task)) == ("integration_disabled", [None] * SERVICE_NODES)
     view = await service.app_template(app_id, CREATE_CONTENT)
     assert (view["installable"], view["installed"]) == (False, True)
     status, body = await service.install(app_id, "confluence.list_spaces")
@@ -70,7 +73,7 @@ async def test_removal_keeps_the_installation_unbound_until_configured_again(
     task = await service.task(app_id, task_id)
     assert task["status"] == "active"
     user_bound = {"integration": "confluence", "authorization_type": "user_authorize"}
-    assert service_auth(task) == [user_bound, user_bound]
+    assert service_auth(task) == [user_bound] * SERVICE_NODES
 
 
 async def test_events_delivered_three_times_change_nothing_more(

@@ -51,7 +51,7 @@ async def test_install_creates_the_dialog_task_and_announces_both(
     task = await service.task(app_id, installation["dialog_task_id"])
     assert task["name"] == "createContent"
     assert task["status"] == "active"
-    assert task["source"] == {"template_id": CREATE_CONTENT, "template_version": "1.0.0"}
+    assert task["source"] == {"template_id": CREATE_CONTENT, "template_version": "2.0.0"}
     names = [node["name"] for node in task["nodes"]]
     assert names == [
         "createContent",
@@ -60,13 +60,15 @@ async def test_install_creates_the_dialog_task_and_announces_both(
         "contentTitle",
         "contentBody",
         "getResourceIdService",
+        "getSpaceService",
+        "prepareContentScript",
         "createContentService",
         "createContentMessage",
     ]
     services = [node for node in task["nodes"] if node["type"] == "service"]
     assert [node["auth"] for node in services] == [
         {"integration": "confluence", "authorization_type": "pre_authorize"}
-    ] * 2
+    ] * 3
     ids = {node["id"] for node in task["nodes"]}
     assert all(t["from"] in ids and t["to"] in ids for t in task["transitions"])
 
@@ -83,7 +85,7 @@ async def test_install_creates_the_dialog_task_and_announces_both(
     assert installed[0]["data"] == {
         "app_id": app_id,
         "template_id": CREATE_CONTENT,
-        "template_version": "1.0.0",
+        "template_version": "2.0.0",
         "installation_id": installation["installation_id"],
         "dialog_task_id": installation["dialog_task_id"],
     }
@@ -206,7 +208,7 @@ async def test_templates_are_listed_filtered_and_read_one_by_one(service: Servic
     ids = [item["template_id"] for item in body["items"]]
     assert "confluence.create_content" in ids and len(ids) == 7
     assert body["next_cursor"] is None
-    status, none = await service.call("GET", "/v1/templates?integration=jira")
+    status, none = await service.call("GET", "/v1/templates?integration=servicenow")
     assert (status, none) == (200, {"items": [], "next_cursor": None})
 
     status, template = await service.call("GET", "/v1/templates/confluence.create_content")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from integration_manifests import load_integrations
 from template_service.adapters.template_files import load_catalog
 from template_service.domain import placeholders
 from template_service.domain.dialog_task import DialogTask, build_dialog_task, with_binding
 from template_service.domain.integration_state import unknown_integration
 from template_service.domain.nodes import AuthBinding, TaskEntityNode, TaskServiceNode
 
-CATALOG = load_catalog()
+CATALOG = load_catalog(load_integrations({}))
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 BOUND = AuthBinding(integration="confluence", authorization_type="pre_authorize")
 
@@ -29,7 +30,7 @@ def test_a_task_gets_the_blueprints_nodes_with_ids_and_transitions_between_ids()
     assert definition["name"] == "createContent"
     assert definition["source"] == {
         "template_id": "confluence.create_content",
-        "template_version": "1.0.0",
+        "template_version": "2.0.0",
     }
     assert definition["created_at"] == "2026-11-29T10:00:00Z"
     assert "integration" not in definition
@@ -68,11 +69,20 @@ def test_binding_and_unbinding_switch_every_service_node_and_the_status() -> Non
 
 def test_a_lone_placeholder_keeps_its_type_and_one_in_text_becomes_text() -> None:
     context = {"context": {"n": {"value": 8}, "b": {"response": {"body": {"ok": True}}}}}
-    assert placeholders.render({"number": "{{context.n.value}}"}, context) == {"number": 8}
-    assert placeholders.render("v{{context.n.value}} {{context.b.response.body.ok}}", context) == (
-        "v8 true"
-    )
+    assert placeholders.render_body({"number": "{{context.n.value}}"}, context) == {"number": 8}
+    text = "v{{context.n.value}} {{context.b.response.body.ok}}"
+    assert placeholders.render_text(text, context) == "v8 true"
     assert list(placeholders.find({"a": ["{{x.y}}", {"b": "{{z}} {{w}}"}]})) == ["x.y", "z", "w"]
+
+
+def test_script_nodes_are_placed_with_their_expressions() -> None:
+    task = create_content_task()
+    script = next(n for n in task.definition()["nodes"] if n["type"] == "script")
+    assert script["name"] == "prepareContentScript"
+    assert set(script) == {"id", "name", "type", "set"}
+    assert set(script["set"]) == {"spaceId", "contentPath"}
+    service = next(n for n in task.definition()["nodes"] if n["name"] == "getSpaceService")
+    assert service["query"] == {"keys": "{{context.entities.spaceKey}}"}
 
 
 def test_the_read_model_is_installable_only_while_configured_and_enabled() -> None:

@@ -10,14 +10,10 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from platform_core.app import PLATFORM_KEY, consumer_context, create_service_app
+from integration_manifests import Integrations
+from platform_core.app import consumer_context, create_service_app, unit_of_work
 from template_service import __version__
-from template_service.adapters.repositories import (
-    INDEXES,
-    DialogTaskRepository,
-    InstallationRepository,
-    IntegrationStateRepository,
-)
+from template_service.adapters.repositories import INDEXES, repositories
 from template_service.adapters.template_files import load_catalog
 from template_service.domain.template import TemplateCatalog
 from template_service.entrypoints import events, http
@@ -26,10 +22,8 @@ from template_service.service_layer.queries import Queries
 from template_service.settings import SERVICE_NAME, TemplateSettings
 
 
-def create_app(
-    settings: TemplateSettings, catalog: TemplateCatalog | None = None
-) -> web.Application:
-    catalog = catalog if catalog is not None else load_catalog()
+def create_app(settings: TemplateSettings, integrations: Integrations) -> web.Application:
+    catalog = load_catalog(integrations)
     app = create_service_app(
         settings,
         service=SERVICE_NAME,
@@ -37,9 +31,8 @@ def create_app(
         routes=[http.routes],
         indexes=INDEXES,
     )
-    app[http.WIRING_KEY] = http.Wiring()
     app.cleanup_ctx.append(_commands_context(catalog))
-    app.cleanup_ctx.append(consumer_context(events.QUEUE, events.event_handlers))
+    app.cleanup_ctx.append(consumer_context(events.QUEUE, events.subscriptions))
     return app
 
 
@@ -47,13 +40,10 @@ def _commands_context(
     catalog: TemplateCatalog,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        db, uow, _ = app[PLATFORM_KEY].require()
-        integrations = IntegrationStateRepository(db)
-        installations = InstallationRepository(db)
-        tasks = DialogTaskRepository(db)
-        wiring = app[http.WIRING_KEY]
-        wiring.installations = Installations(uow, catalog, integrations, installations, tasks)
-        wiring.queries = Queries(catalog, integrations, installations, tasks)
+        uow = unit_of_work(app, repositories)
+        app[http.UOW_KEY] = uow
+        app[http.INSTALLATIONS_KEY] = Installations(uow, catalog)
+        app[http.QUERIES_KEY] = Queries(uow, catalog)
         yield
 
     return context

@@ -2,26 +2,28 @@
 
 The unique indexes are what make installing idempotent under concurrency: one installation and
 one dialog task per (app, template), whatever the number of concurrent calls. Lists are keyset
-pages over `_id` within one app; the cursor is the last `_id` of the page.
+pages over `_id` within one app (`platform_core.paging`). Each repository is bound to one
+session (a unit of work's transaction) or to none (queries).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from platform_core.api import PageQuery
 from platform_core.mongo import Document, IndexSpec
+from platform_core.paging import Page, find_page
 from template_service.domain.dialog_task import DialogTask
 from template_service.domain.errors import AlreadyInstalled
 from template_service.domain.installation import Installation
 from template_service.domain.integration_state import IntegrationState
-from template_service.service_layer.ports import Page, Session
 
 INTEGRATION_STATES = "integration_states"
 INSTALLATIONS = "installations"
@@ -50,6 +52,7 @@ INDEXES = (
 )
 
 M = TypeVar("M", bound=BaseModel)
+Session = AsyncClientSession | None
 
 
 def _model(cls: type[M], doc: Document) -> M:
@@ -57,118 +60,140 @@ def _model(cls: type[M], doc: Document) -> M:
     return cls.model_validate({k: v for k, v in doc.items() if not k.startswith("_")})
 
 
-async def _page(
-    collection: AsyncCollection[Document], cls: type[M], app_id: str, limit: int, cursor: str | None
-) -> Page[M]:
-    query: dict[str, Any] = {"app_id": app_id}
-    if cursor is not None:
-        query["_id"] = {"$gt": cursor}
-    docs = await collection.find(query).sort("_id", ASCENDING).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page([_model(cls, doc) for doc in docs], str(docs[-1]["_id"]) if more else None)
-
-
 class IntegrationStateRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], session: Session) -> None:
         self._states = db[INTEGRATION_STATES]
+        self._session = session
 
-    async def get(
-        self, app_id: str, integration: str, session: Session = None
-    ) -> IntegrationState | None:
-        doc = await self._states.find_one({"_id": f"{app_id}/{integration}"}, session=session)
+    async def get(self, app_id: str, integration: str) -> IntegrationState | None:
+        doc = await self._states.find_one({"_id": f"{app_id}/{integration}"}, session=self._session)
         return _model(IntegrationState, doc) if doc is not None else None
 
     async def for_app(self, app_id: str) -> dict[str, IntegrationState]:
-        found = [_model(IntegrationState, d) async for d in self._states.find({"app_id": app_id})]
+        cursor = self._states.find({"app_id": app_id}, session=self._session)
+        found = [_model(IntegrationState, d) async for d in cursor]
         return {state.integration: state for state in found}
 
-    async def guard(self, app_id: str, integration: str, session: AsyncClientSession) -> None:
+    async def guard(self, app_id: str, integration: str) -> None:
         """Write to the state so that a concurrent change of it conflicts with this transaction.
 
         An install reads the state and writes elsewhere; without a write here, an install and
         a disable could both commit, leaving a bound task behind a disabled integration.
         """
         await self._states.update_one(
-            {"_id": f"{app_id}/{integration}"}, {"$inc": {"_guard": 1}}, session=session
+            {"_id": f"{app_id}/{integration}"}, {"$inc": {"_guard": 1}}, session=self._session
         )
 
-    async def save(self, state: IntegrationState, session: AsyncClientSession) -> None:
+    async def save(self, state: IntegrationState) -> None:
         key = f"{state.app_id}/{state.integration}"
         await self._states.replace_one(
-            {"_id": key}, {"_id": key, **state.model_dump()}, upsert=True, session=session
+            {"_id": key}, {"_id": key, **state.model_dump()}, upsert=True, session=self._session
         )
 
 
 class InstallationRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], session: Session) -> None:
         self._installations = db[INSTALLATIONS]
+        self._session = session
 
-    async def find(
-        self, app_id: str, template_id: str, session: Session = None
-    ) -> Installation | None:
+    async def find(self, app_id: str, template_id: str) -> Installation | None:
         doc = await self._installations.find_one(
-            {"app_id": app_id, "template_id": template_id}, session=session
+            {"app_id": app_id, "template_id": template_id}, session=self._session
         )
         return _model(Installation, doc) if doc is not None else None
 
-    async def get(
-        self, app_id: str, installation_id: str, session: Session = None
-    ) -> Installation | None:
+    async def get(self, app_id: str, installation_id: str) -> Installation | None:
         doc = await self._installations.find_one(
-            {"_id": installation_id, "app_id": app_id}, session=session
+            {"_id": installation_id, "app_id": app_id}, session=self._session
         )
         return _model(Installation, doc) if doc is not None else None
 
     async def for_app(self, app_id: str) -> list[Installation]:
-        return [_model(Installation, d) async for d in self._installations.find({"app_id": app_id})]
+        cursor = self._installations.find({"app_id": app_id}, session=self._session)
+        return [_model(Installation, d) async for d in cursor]
 
-    async def page(self, app_id: str, limit: int, cursor: str | None) -> Page[Installation]:
-        return await _page(self._installations, Installation, app_id, limit, cursor)
+    async def page(self, app_id: str, query: PageQuery) -> Page[Installation]:
+        return await find_page(
+            self._installations,
+            {"app_id": app_id},
+            query,
+            lambda doc: _model(Installation, doc),
+            self._session,
+        )
 
-    async def insert(self, installation: Installation, session: AsyncClientSession) -> None:
+    async def insert(self, installation: Installation) -> None:
         doc = {"_id": installation.installation_id, **installation.model_dump()}
         try:
-            await self._installations.insert_one(doc, session=session)
+            await self._installations.insert_one(doc, session=self._session)
         except DuplicateKeyError:
             raise AlreadyInstalled(installation.template_id) from None
 
-    async def delete(self, installation_id: str, session: AsyncClientSession) -> None:
-        await self._installations.delete_one({"_id": installation_id}, session=session)
+    async def replace(self, installation: Installation) -> None:
+        doc = {"_id": installation.installation_id, **installation.model_dump()}
+        await self._installations.replace_one(
+            {"_id": installation.installation_id}, doc, session=self._session
+        )
+
+    async def delete(self, installation_id: str) -> None:
+        await self._installations.delete_one({"_id": installation_id}, session=self._session)
 
 
 class DialogTaskRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], session: Session) -> None:
         self._tasks = db[DIALOG_TASKS]
+        self._session = session
 
     async def get(self, app_id: str, dialog_task_id: str) -> DialogTask | None:
-        doc = await self._tasks.find_one({"_id": dialog_task_id, "app_id": app_id})
+        doc = await self._tasks.find_one(
+            {"_id": dialog_task_id, "app_id": app_id}, session=self._session
+        )
         return _model(DialogTask, doc) if doc is not None else None
 
-    async def page(self, app_id: str, limit: int, cursor: str | None) -> Page[DialogTask]:
-        return await _page(self._tasks, DialogTask, app_id, limit, cursor)
+    async def page(self, app_id: str, query: PageQuery) -> Page[DialogTask]:
+        return await find_page(
+            self._tasks,
+            {"app_id": app_id},
+            query,
+            lambda doc: _model(DialogTask, doc),
+            self._session,
+        )
 
-    async def of_integration(
-        self, app_id: str, integration: str, session: AsyncClientSession
-    ) -> list[DialogTask]:
-        cursor = self._tasks.find({"app_id": app_id, "integration": integration}, session=session)
+    async def of_integration(self, app_id: str, integration: str) -> list[DialogTask]:
+        cursor = self._tasks.find(
+            {"app_id": app_id, "integration": integration}, session=self._session
+        )
         return [_model(DialogTask, doc) async for doc in cursor]
 
-    async def insert(self, task: DialogTask, session: AsyncClientSession) -> None:
+    async def insert(self, task: DialogTask) -> None:
         try:
-            await self._tasks.insert_one(_task_doc(task), session=session)
+            await self._tasks.insert_one(_task_doc(task), session=self._session)
         except DuplicateKeyError:
             raise AlreadyInstalled(task.source.template_id) from None
 
-    async def replace(self, task: DialogTask, session: AsyncClientSession) -> None:
+    async def replace(self, task: DialogTask) -> None:
         await self._tasks.replace_one(
-            {"_id": task.dialog_task_id}, _task_doc(task), session=session
+            {"_id": task.dialog_task_id}, _task_doc(task), session=self._session
         )
 
-    async def delete(self, dialog_task_id: str, session: AsyncClientSession) -> None:
-        await self._tasks.delete_one({"_id": dialog_task_id}, session=session)
+    async def delete(self, dialog_task_id: str) -> None:
+        await self._tasks.delete_one({"_id": dialog_task_id}, session=self._session)
 
 
 def _task_doc(task: DialogTask) -> Document:
     # `integration` is not part of the API's task body, but the binding query needs it.
     return {"_id": task.dialog_task_id, **task.model_dump(), "integration": task.integration}
+
+
+@dataclass(frozen=True)
+class MongoRepositories:
+    integrations: IntegrationStateRepository
+    installations: InstallationRepository
+    tasks: DialogTaskRepository
+
+
+def repositories(db: AsyncDatabase[Document], session: Session) -> MongoRepositories:
+    return MongoRepositories(
+        IntegrationStateRepository(db, session),
+        InstallationRepository(db, session),
+        DialogTaskRepository(db, session),
+    )

@@ -1,40 +1,35 @@
-"""Reading the template files shipped in `template_service/templates/` into a catalog.
+"""Reading each integration's template files (`<integration>/templates/*.json`) into a catalog.
 
-Each `<integration>/<name>.json` file is one template. A file that does not validate stops the
-service at start-up with the file's name and every problem found: a broken template is a bug to
-fix, not something to serve.
+Each file is one template of the folder's integration. A file that does not validate, or that
+names another integration, stops the service at start-up with the file's name and every problem
+found: a broken template is a bug to fix, not something to serve.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from importlib.resources.abc import Traversable
 
 from pydantic import ValidationError
 
+from integration_manifests import Integrations
 from template_service.domain.template import Template, TemplateCatalog
-
-TEMPLATES_PACKAGE = "template_service.templates"
 
 
 class InvalidTemplate(ValueError):
     """A template file that is not a valid template."""
 
 
-def load_catalog(root: Traversable | None = None) -> TemplateCatalog:
-    folder = root if root is not None else resources.files(TEMPLATES_PACKAGE)
-    return TemplateCatalog(load_template(path) for path in template_files(folder))
-
-
-def template_files(folder: Traversable) -> list[Traversable]:
-    found = [
-        path
-        for integration in folder.iterdir()
-        if integration.is_dir()
-        for path in integration.iterdir()
-        if path.name.endswith(".json")
-    ]
-    return sorted(found, key=lambda path: str(path))
+def load_catalog(integrations: Integrations) -> TemplateCatalog:
+    templates = []
+    for spec in integrations:
+        for path in spec.template_files():
+            template = load_template(path)
+            if template.integration != spec.name:
+                raise InvalidTemplate(
+                    f"{spec.name}/templates/{path.name}: integration must be {spec.name!r}"
+                )
+            templates.append(template)
+    return TemplateCatalog(templates)
 
 
 def load_template(path: Traversable) -> Template:

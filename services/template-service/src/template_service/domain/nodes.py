@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from platform_core.contract_types import AuthorizationType, IntegrationName
+from template_service.domain import expressions
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+QueryName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-\[\]]{1,64}$")]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 InputType = Literal["string", "number"]
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
@@ -45,25 +47,42 @@ class EntityNode(Frozen):
 
 
 class ScriptNode(Frozen):
-    """Runs `code` in the dialog runtime; it sets each of `outputs` in the context as `{"value"}`.
+    """Sets context values from expressions (`domain/expressions.py`): no code runs.
 
-    Later nodes read an output as `{{context.OUTPUT.value}}`.
+    `set` maps each output to a sandboxed Jinja2 expression over the run context, e.g.
+    `{"nextVersion": "context.getPage.response.body.version.number + 1"}`; the runtime stores
+    each result as `{"value": result}`, so later nodes read it as `{{context.nextVersion.value}}`.
+    Every expression is compiled here, when the template loads: one that does not compile
+    refuses the template.
     """
 
     name: NodeName
     type: Literal["script"]
-    language: Literal["javascript"]
-    code: str = Field(min_length=1)
-    outputs: list[NodeName] = Field(default_factory=list)
+    set: dict[NodeName, str] = Field(min_length=1, description="Output name -> expression")
+
+    @field_validator("set")
+    @classmethod
+    def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for output, source in value.items():
+            try:
+                expressions.compile_expression(source)
+            except expressions.ExpressionError as exc:
+                problems.append(f"{output}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class ServiceNode(Frozen):
-    """One HTTP call; `body` is null for methods that send none."""
+    """One HTTP call: `url` is a root placeholder and a path, `query` its parameters (name ->
+    text that may hold placeholders), `body` null for methods that send none."""
 
     name: NodeName
     type: Literal["service"]
     method: HttpMethod
     url: str = Field(min_length=1)
+    query: dict[QueryName, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: dict[str, Any] | None = None
 

@@ -1,26 +1,15 @@
-"""The events template-service consumes, each mapped to its handler."""
+"""The events template-service consumes, each subscribed by its model to its handler."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from aiohttp import web
 
-from platform_core.app import Platform
-from platform_core.consumer import EventHandler
-from template_service.adapters.repositories import (
-    DialogTaskRepository,
-    IntegrationStateRepository,
-)
+from platform_core.app import Subscribed
+from template_service.entrypoints.http import UOW_KEY
 from template_service.service_layer.reactions import Reactions
 
 QUEUE = "template-service.events"
 
 
-def event_handlers(platform: Platform) -> Mapping[str, EventHandler]:
-    db, _, _ = platform.require()
-    reactions = Reactions(IntegrationStateRepository(db), DialogTaskRepository(db))
-    return {
-        "integration.configured": reactions.configured,
-        "integration.disabled": reactions.disabled,
-        "integration.enabled": reactions.enabled,
-        "integration.removed": reactions.removed,
-    }
+def subscriptions(app: web.Application) -> Subscribed:
+    return app[UOW_KEY], Reactions().subscriptions()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiohttp import web
 
-from platform_core.api import ApiRoutes, PageQuery, Reply, page_of
+from platform_core.api import ApiRoutes, PageQuery, Reply
+from platform_core.paging import page_of
 from template_service.domain.errors import (
     ConcurrentChange,
     DialogTaskNotFound,
@@ -16,7 +15,6 @@ from template_service.domain.errors import (
 )
 from template_service.entrypoints.schemas import (
     AppPath,
-    AppTemplateOut,
     AppTemplatePage,
     DialogTaskOut,
     DialogTaskPage,
@@ -31,33 +29,16 @@ from template_service.entrypoints.schemas import (
     TemplatesQuery,
 )
 from template_service.service_layer.installations import Installations
+from template_service.service_layer.ports import Units
 from template_service.service_layer.queries import Queries
 
 routes = ApiRoutes(tags=["template-service"])
 
 
-@dataclass
-class Wiring:
-    """The commands and queries, built once MongoDB is up; views find them here."""
-
-    installations: Installations | None = None
-    queries: Queries | None = None
-
-    def require(self) -> tuple[Installations, Queries]:
-        if self.installations is None or self.queries is None:
-            raise RuntimeError("template-service is not started")
-        return self.installations, self.queries
-
-
-WIRING_KEY = web.AppKey("template_wiring", Wiring)
-
-
-def _installations(request: web.Request) -> Installations:
-    return request.app[WIRING_KEY].require()[0]
-
-
-def _queries(request: web.Request) -> Queries:
-    return request.app[WIRING_KEY].require()[1]
+# Set by the composition root's start-up context, once MongoDB is up.
+INSTALLATIONS_KEY = web.AppKey("installations", Installations)
+QUERIES_KEY = web.AppKey("queries", Queries)
+UOW_KEY = web.AppKey("uow", Units)
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -69,9 +50,8 @@ def _queries(request: web.Request) -> Queries:
     responses={200: TemplatePage},
 )
 async def list_templates(request: web.Request, *, query: TemplatesQuery) -> Reply:
-    templates = _queries(request).templates(query.integration)
-    page, cursor = page_of(templates, lambda t: t.template_id, query)
-    return Reply(TemplatePage(items=[TemplateOut.of(t) for t in page], next_cursor=cursor))
+    templates = request.app[QUERIES_KEY].templates(query.integration)
+    return Reply(TemplatePage.of(page_of(templates, lambda t: t.template_id, query)))
 
 
 @routes.get(
@@ -81,7 +61,7 @@ async def list_templates(request: web.Request, *, query: TemplatesQuery) -> Repl
     errors=[TemplateNotFound],
 )
 async def get_template(request: web.Request, *, path: TemplatePath) -> Reply:
-    return Reply(TemplateOut.of(_queries(request).template(path.template_id)))
+    return Reply(TemplateOut.of(request.app[QUERIES_KEY].template(path.template_id)))
 
 
 @routes.get(
@@ -92,11 +72,8 @@ async def get_template(request: web.Request, *, path: TemplatePath) -> Reply:
 async def list_app_templates(
     request: web.Request, *, path: AppPath, query: TemplatesQuery
 ) -> Reply:
-    views = await _queries(request).app_templates(path.app_id, query.integration)
-    page, cursor = page_of(views, lambda v: v.template.template_id, query)
-    return Reply(
-        AppTemplatePage(items=[AppTemplateOut.of_app(v) for v in page], next_cursor=cursor)
-    )
+    views = await request.app[QUERIES_KEY].app_templates(path.app_id, query.integration)
+    return Reply(AppTemplatePage.of(page_of(views, lambda v: v.template.template_id, query)))
 
 
 # --- installations -------------------------------------------------------------------------
@@ -112,7 +89,9 @@ async def list_app_templates(
     errors=[TemplateNotFound, IntegrationNotConfigured, ConcurrentChange],
 )
 async def install(request: web.Request, *, path: AppPath, body: InstallBody) -> Reply:
-    installation, created = await _installations(request).install(path.app_id, body.template_id)
+    installation, created = await request.app[INSTALLATIONS_KEY].install(
+        path.app_id, body.template_id
+    )
     return Reply(InstallationOut.of(installation), 201 if created else 200)
 
 
@@ -122,12 +101,8 @@ async def install(request: web.Request, *, path: AppPath, body: InstallBody) -> 
     responses={200: InstallationPage},
 )
 async def list_installations(request: web.Request, *, path: AppPath, query: PageQuery) -> Reply:
-    page = await _queries(request).installations(path.app_id, query.limit, query.cursor)
-    return Reply(
-        InstallationPage(
-            items=[InstallationOut.of(i) for i in page.items], next_cursor=page.next_cursor
-        )
-    )
+    page = await request.app[QUERIES_KEY].installations(path.app_id, query)
+    return Reply(InstallationPage.of(page))
 
 
 @routes.delete(
@@ -137,7 +112,7 @@ async def list_installations(request: web.Request, *, path: AppPath, query: Page
     errors=[InstallationNotFound],
 )
 async def uninstall(request: web.Request, *, path: InstallationPath) -> Reply:
-    await _installations(request).uninstall(path.app_id, path.installation_id)
+    await request.app[INSTALLATIONS_KEY].uninstall(path.app_id, path.installation_id)
     return Reply(status=204)
 
 
@@ -150,12 +125,8 @@ async def uninstall(request: web.Request, *, path: InstallationPath) -> Reply:
     responses={200: DialogTaskPage},
 )
 async def list_dialog_tasks(request: web.Request, *, path: AppPath, query: PageQuery) -> Reply:
-    page = await _queries(request).dialog_tasks(path.app_id, query.limit, query.cursor)
-    return Reply(
-        DialogTaskPage(
-            items=[DialogTaskOut.of(t) for t in page.items], next_cursor=page.next_cursor
-        )
-    )
+    page = await request.app[QUERIES_KEY].dialog_tasks(path.app_id, query)
+    return Reply(DialogTaskPage.of(page))
 
 
 @routes.get(
@@ -165,5 +136,5 @@ async def list_dialog_tasks(request: web.Request, *, path: AppPath, query: PageQ
     errors=[DialogTaskNotFound],
 )
 async def get_dialog_task(request: web.Request, *, path: DialogTaskPath) -> Reply:
-    task = await _queries(request).dialog_task(path.app_id, path.dialog_task_id)
+    task = await request.app[QUERIES_KEY].dialog_task(path.app_id, path.dialog_task_id)
     return Reply(DialogTaskOut.of(task))

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from platform_core.api import AppId, PageQuery, RequestModel, ResponseModel
 from platform_core.contract_types import UtcDateTime
+from platform_core.paging import Page
 from template_service.domain.dialog_task import DialogTask, TaskSource, TaskStatus
 from template_service.domain.installation import Installation
 from template_service.domain.nodes import TaskNode, Transition
@@ -55,6 +56,7 @@ class TemplateOut(ResponseModel):
     name: str
     description: str
     version: str
+    required_scopes: list[str] = Field(description="The scopes its service calls need")
     inputs: list[TemplateInput]
     blueprint: Blueprint = Field(
         description=(
@@ -71,6 +73,12 @@ class TemplateOut(ResponseModel):
 class TemplatePage(ResponseModel):
     items: list[TemplateOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Template]) -> TemplatePage:
+        return cls(
+            items=[TemplateOut.of(item) for item in page.items], next_cursor=page.next_cursor
+        )
 
 
 class AppTemplateOut(TemplateOut):
@@ -95,6 +103,12 @@ class AppTemplatePage(ResponseModel):
     items: list[AppTemplateOut]
     next_cursor: str | None
 
+    @classmethod
+    def of(cls, page: Page[AppTemplate]) -> AppTemplatePage:
+        return cls(
+            items=[AppTemplateOut.of_app(item) for item in page.items], next_cursor=page.next_cursor
+        )
+
 
 class InstallationOut(ResponseModel):
     installation_id: str
@@ -111,6 +125,12 @@ class InstallationOut(ResponseModel):
 class InstallationPage(ResponseModel):
     items: list[InstallationOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Installation]) -> InstallationPage:
+        return cls(
+            items=[InstallationOut.of(item) for item in page.items], next_cursor=page.next_cursor
+        )
 
 
 class DialogTaskOut(ResponseModel):
@@ -139,3 +159,9 @@ class DialogTaskOut(ResponseModel):
 class DialogTaskPage(ResponseModel):
     items: list[DialogTaskOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[DialogTask]) -> DialogTaskPage:
+        return cls(
+            items=[DialogTaskOut.of(item) for item in page.items], next_cursor=page.next_cursor
+        )

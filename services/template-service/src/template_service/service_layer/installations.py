@@ -13,8 +13,6 @@ behind a disabled integration. "Skip for Now" is simply not calling install.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 
 from platform_core.contract_types import utc_now
 from platform_core.events import (
@@ -23,7 +21,6 @@ from platform_core.events import (
     TemplateInstalled,
     TemplateUninstalled,
 )
-from platform_core.unit_of_work import Transaction, UnitOfWork
 from template_service.domain.dialog_task import build_dialog_task
 from template_service.domain.errors import (
     AlreadyInstalled,
@@ -34,13 +31,7 @@ from template_service.domain.errors import (
 )
 from template_service.domain.installation import Installation
 from template_service.domain.template import Template, TemplateCatalog
-from template_service.service_layer.ports import (
-    DialogTaskStore,
-    InstallationStore,
-    IntegrationStateStore,
-)
-
-Clock = Callable[[], datetime]
+from template_service.service_layer.ports import Clock, Tx, Units
 
 
 def new_id(prefix: str) -> str:
@@ -50,18 +41,12 @@ def new_id(prefix: str) -> str:
 class Installations:
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: Units,
         catalog: TemplateCatalog,
-        integrations: IntegrationStateStore,
-        installations: InstallationStore,
-        tasks: DialogTaskStore,
         clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
         self._catalog = catalog
-        self._integrations = integrations
-        self._installations = installations
-        self._tasks = tasks
         self._clock = clock
 
     async def install(self, app_id: str, template_id: str) -> tuple[Installation, bool]:
@@ -69,13 +54,13 @@ class Installations:
         template = self._catalog.get(template_id)
         if template is None:
             raise TemplateNotFound(f"There is no template {template_id!r}")
-        existing = await self._installations.find(app_id, template_id)
+        existing = await self._uow.reads().installations.find(app_id, template_id)
         if existing is not None:
             return existing, False
         try:
             return await self._uow.run(lambda tx: self._install_in(tx, app_id, template))
         except AlreadyInstalled:
-            winner = await self._installations.find(app_id, template_id)
+            winner = await self._uow.reads().installations.find(app_id, template_id)
             if winner is None:
                 raise ConcurrentChange(
                     "The template was installed and uninstalled meanwhile; try again"
@@ -83,18 +68,18 @@ class Installations:
             return winner, False
 
     async def _install_in(
-        self, tx: Transaction, app_id: str, template: Template
+        self, tx: Tx, app_id: str, template: Template
     ) -> tuple[Installation, bool]:
-        existing = await self._installations.find(app_id, template.template_id, tx.session)
+        existing = await tx.repos.installations.find(app_id, template.template_id)
         if existing is not None:
             return existing, False
-        state = await self._integrations.get(app_id, template.integration, tx.session)
+        state = await tx.repos.integrations.get(app_id, template.integration)
         binding = state.binding() if state is not None else None
         if state is None or binding is None:
             raise IntegrationNotConfigured(
                 f"Configure (and enable) {template.integration} before installing its templates"
             )
-        await self._integrations.guard(app_id, template.integration, tx.session)
+        await tx.repos.integrations.guard(app_id, template.integration)
         now = self._clock()
         task = build_dialog_task(
             template, app_id=app_id, dialog_task_id=new_id("dt"), binding=binding, now=now
@@ -107,8 +92,8 @@ class Installations:
             dialog_task_id=task.dialog_task_id,
             installed_at=now,
         )
-        await self._tasks.insert(task, tx.session)
-        await self._installations.insert(installation, tx.session)
+        await tx.repos.tasks.insert(task)
+        await tx.repos.installations.insert(installation)
         tx.publish(
             DialogTaskCreated(
                 app_id=app_id,
@@ -133,12 +118,12 @@ class Installations:
         """Delete the installation and its dialog task."""
         await self._uow.run(lambda tx: self._uninstall_in(tx, app_id, installation_id))
 
-    async def _uninstall_in(self, tx: Transaction, app_id: str, installation_id: str) -> None:
-        installation = await self._installations.get(app_id, installation_id, tx.session)
+    async def _uninstall_in(self, tx: Tx, app_id: str, installation_id: str) -> None:
+        installation = await tx.repos.installations.get(app_id, installation_id)
         if installation is None:
             raise InstallationNotFound(f"App {app_id!r} has no installation {installation_id!r}")
-        await self._tasks.delete(installation.dialog_task_id, tx.session)
-        await self._installations.delete(installation_id, tx.session)
+        await tx.repos.tasks.delete(installation.dialog_task_id)
+        await tx.repos.installations.delete(installation_id)
         tx.publish(
             TemplateUninstalled(
                 app_id=app_id,

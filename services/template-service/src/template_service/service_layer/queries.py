@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from platform_core.api import PageQuery
+from platform_core.paging import Page
 from template_service.domain.dialog_task import DialogTask
 from template_service.domain.errors import DialogTaskNotFound, TemplateNotFound
 from template_service.domain.installation import Installation
 from template_service.domain.template import Template, TemplateCatalog
-from template_service.service_layer.ports import (
-    DialogTaskStore,
-    InstallationStore,
-    IntegrationStateStore,
-    Page,
-)
+from template_service.service_layer.ports import Units
 
 
 @dataclass(frozen=True)
@@ -26,17 +23,9 @@ class AppTemplate:
 
 
 class Queries:
-    def __init__(
-        self,
-        catalog: TemplateCatalog,
-        integrations: IntegrationStateStore,
-        installations: InstallationStore,
-        tasks: DialogTaskStore,
-    ) -> None:
+    def __init__(self, uow: Units, catalog: TemplateCatalog) -> None:
+        self._uow = uow
         self._catalog = catalog
-        self._integrations = integrations
-        self._installations = installations
-        self._tasks = tasks
 
     def templates(self, integration: str | None = None) -> list[Template]:
         return self._catalog.all(integration)
@@ -48,8 +37,9 @@ class Queries:
         return template
 
     async def app_templates(self, app_id: str, integration: str | None = None) -> list[AppTemplate]:
-        states = await self._integrations.for_app(app_id)
-        installed = {i.template_id: i for i in await self._installations.for_app(app_id)}
+        reads = self._uow.reads()
+        states = await reads.integrations.for_app(app_id)
+        installed = {i.template_id: i for i in await reads.installations.for_app(app_id)}
         views = []
         for template in self._catalog.all(integration):
             state = states.get(template.integration)
@@ -62,16 +52,14 @@ class Queries:
             )
         return views
 
-    async def installations(
-        self, app_id: str, limit: int, cursor: str | None
-    ) -> Page[Installation]:
-        return await self._installations.page(app_id, limit, cursor)
+    async def installations(self, app_id: str, query: PageQuery) -> Page[Installation]:
+        return await self._uow.reads().installations.page(app_id, query)
 
-    async def dialog_tasks(self, app_id: str, limit: int, cursor: str | None) -> Page[DialogTask]:
-        return await self._tasks.page(app_id, limit, cursor)
+    async def dialog_tasks(self, app_id: str, query: PageQuery) -> Page[DialogTask]:
+        return await self._uow.reads().tasks.page(app_id, query)
 
     async def dialog_task(self, app_id: str, dialog_task_id: str) -> DialogTask:
-        task = await self._tasks.get(app_id, dialog_task_id)
+        task = await self._uow.reads().tasks.get(app_id, dialog_task_id)
         if task is None:
             raise DialogTaskNotFound(f"App {app_id!r} has no dialog task {dialog_task_id!r}")
         return task

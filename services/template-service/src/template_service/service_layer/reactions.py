@@ -13,12 +13,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from platform_core.events import CloudEvent
+from platform_core.consumer import Subscription, on
+from platform_core.events import (
+    CloudEvent,
+    IntegrationConfigured,
+    IntegrationDisabled,
+    IntegrationEnabled,
+    IntegrationRemoved,
+)
 from platform_core.logs import get_logger
-from platform_core.unit_of_work import Transaction
 from template_service.domain.dialog_task import with_binding
 from template_service.domain.integration_state import IntegrationState, unknown_integration
-from template_service.service_layer.ports import DialogTaskStore, IntegrationStateStore
+from template_service.service_layer.ports import Tx
 
 log = get_logger("template_service.reactions")
 
@@ -26,37 +32,48 @@ Change = Callable[[IntegrationState, datetime], IntegrationState]
 
 
 class Reactions:
-    def __init__(self, integrations: IntegrationStateStore, tasks: DialogTaskStore) -> None:
-        self._integrations = integrations
-        self._tasks = tasks
+    def subscriptions(self) -> list[Subscription[Any]]:
+        return [
+            on(IntegrationConfigured, self.configured),
+            on(IntegrationDisabled, self.disabled),
+            on(IntegrationEnabled, self.enabled),
+            on(IntegrationRemoved, self.removed),
+        ]
 
-    async def configured(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
+    async def configured(self, tx: Tx, event: IntegrationConfigured, envelope: CloudEvent) -> None:
         await self._apply(
-            tx, envelope, data, lambda s, at: s.configure(data.authorization_type, at)
+            tx, envelope, event, lambda s, at: s.configure(event.authorization_type, at)
         )
 
-    async def disabled(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
-        await self._apply(tx, envelope, data, lambda s, at: s.disable(at))
+    async def disabled(self, tx: Tx, event: IntegrationDisabled, envelope: CloudEvent) -> None:
+        await self._apply(tx, envelope, event, lambda s, at: s.disable(at))
 
-    async def enabled(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
-        await self._apply(tx, envelope, data, lambda s, at: s.enable(at))
+    async def enabled(self, tx: Tx, event: IntegrationEnabled, envelope: CloudEvent) -> None:
+        await self._apply(tx, envelope, event, lambda s, at: s.enable(at))
 
-    async def removed(self, tx: Transaction, envelope: CloudEvent, data: Any) -> None:
-        await self._apply(tx, envelope, data, lambda s, at: s.remove(at))
+    async def removed(self, tx: Tx, event: IntegrationRemoved, envelope: CloudEvent) -> None:
+        await self._apply(tx, envelope, event, lambda s, at: s.remove(at))
 
     async def _apply(
-        self, tx: Transaction, envelope: CloudEvent, data: Any, change: Change
+        self,
+        tx: Tx,
+        envelope: CloudEvent,
+        event: IntegrationConfigured
+        | IntegrationDisabled
+        | IntegrationEnabled
+        | IntegrationRemoved,
+        change: Change,
     ) -> None:
-        app_id, integration = str(data.app_id), str(data.integration)
-        before = await self._integrations.get(app_id, integration, tx.session)
+        app_id, integration = event.app_id, event.integration
+        before = await tx.repos.integrations.get(app_id, integration)
         before = before or unknown_integration(app_id, integration)
         after = change(before, envelope.time)
         if after == before:
             log.info("integration_event_changes_nothing", event_type=envelope.type)
             return
-        await self._integrations.save(after, tx.session)
+        await tx.repos.integrations.save(after)
         binding = after.binding()
-        for task in await self._tasks.of_integration(app_id, integration, tx.session):
+        for task in await tx.repos.tasks.of_integration(app_id, integration):
             rebound = with_binding(task, binding)
             if rebound != task:
-                await self._tasks.replace(rebound, tx.session)
+                await tx.repos.tasks.replace(rebound)
