@@ -29,6 +29,7 @@ from devinfra.atlassian_fake import AtlassianFake
 from devinfra.consent import ConsentResult, complete_consent
 from devinfra.idp import IdentityProvider
 from devinfra.process import free_port
+from integration_manifests import Integrations, load_integrations
 from platform_core.logs import configure_logging
 from platform_core.mongo import Document
 from tests.support.apps import serving
@@ -163,19 +164,26 @@ async def scan_database(
                             leaks.secret(vault.open(doc[part], doc["_id"], part))
 
 
+# Settings the integrations' manifests declare, given by their lower-case names like the rest.
+MANIFEST_VARIABLES = (
+    "confluence_client_id",
+    "confluence_client_secret",
+    "jira_client_id",
+    "jira_client_secret",
+    "atlassian_auth_base_url",
+    "atlassian_api_base_url",
+)
+
+
 @pytest.fixture
 def settings_for(
     stack: Stack, service_settings: Callable[[str], dict[str, object]]
-) -> Callable[..., AuthSettings]:
-    def make(**overrides: Any) -> AuthSettings:
+) -> Callable[..., tuple[AuthSettings, Integrations]]:
+    def make(**overrides: Any) -> tuple[AuthSettings, Integrations]:
         values: dict[str, Any] = {
             **service_settings("auth-service"),
             "token_encryption_keys": TEST_ENCRYPTION_KEYS,
             "public_base_url": stack.public_url,
-            "confluence_client_id": SYSTEM_CLIENT_ID,
-            "confluence_client_secret": SYSTEM_CLIENT_SECRET,
-            "atlassian_auth_base_url": stack.idp.base_url,
-            "atlassian_api_base_url": stack.atlassian.base_url,
             "allow_insecure_provider_urls": True,
             "return_url_allowlist": ALLOWED_RETURN,
             "refresh_timeout_seconds": 1.0,
@@ -183,8 +191,16 @@ def settings_for(
             "refresh_max_backoff_seconds": 0.3,
             "port": stack.public_port,
         }
-        values.update(overrides)
-        return AuthSettings(**values)
+        variables: dict[str, Any] = {
+            "confluence_client_id": SYSTEM_CLIENT_ID,
+            "confluence_client_secret": SYSTEM_CLIENT_SECRET,
+            "atlassian_auth_base_url": stack.idp.base_url,
+            "atlassian_api_base_url": stack.atlassian.base_url,
+        }
+        for name, value in overrides.items():
+            (variables if name in MANIFEST_VARIABLES else values)[name] = value
+        environ = {name.upper(): value for name, value in variables.items() if value is not None}
+        return AuthSettings(**values), load_integrations(environ)
 
     return make
 
@@ -267,12 +283,15 @@ class Api:
 
 @pytest.fixture
 def start_auth(
-    stack: Stack, settings_for: Callable[..., AuthSettings], token: Callable[..., str], leaks: Leaks
+    stack: Stack,
+    settings_for: Callable[..., tuple[AuthSettings, Integrations]],
+    token: Callable[..., str],
+    leaks: Leaks,
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[Api]]:
     @contextlib.asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[Api]:
-        settings = settings_for(**overrides)
-        app = create_app(settings, maintenance_loop=False)
+        settings, integrations = settings_for(**overrides)
+        app = create_app(settings, integrations, maintenance_loop=False)
         async with serving(app, settings.port) as client:
             base = str(client.make_url(""))
             yield Api(client.session, base, token(), leaks, app)

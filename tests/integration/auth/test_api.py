@@ -16,6 +16,16 @@ from tests.integration.auth.conftest import (
 )
 from tests.support.profiles import custom_profile_body
 
+# Contract §1 (version 2): what Confluence's templates need, and offline_access.
+CONFLUENCE_SCOPES = [
+    "read:page:confluence",
+    "write:page:confluence",
+    "read:space:confluence",
+    "write:comment:confluence",
+    "search:confluence",
+    "offline_access",
+]
+
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
@@ -102,7 +112,7 @@ async def test_the_system_profile_is_unavailable_without_client_credentials(
     async with start_auth(confluence_client_id=None, confluence_client_secret=None) as api:
         status, body = await api.call("GET", "/v1/auth-profiles/system")
         assert status == 200
-        [system] = body["items"]
+        system = next(p for p in body["items"] if p["integration"] == "confluence")
         assert system["profile_id"] == "system:confluence"
         assert system["available"] is False
         status, problem = await api.call(
@@ -125,10 +135,18 @@ async def test_the_system_profiles_list_their_scopes_and_callback(api: Api, stac
             "profile_id": "system:confluence",
             "integration": "confluence",
             "idp_name": "Atlassian",
-            "scopes": ["write:confluence-content", "offline_access"],
+            "scopes": CONFLUENCE_SCOPES,
             "callback_url": stack.callback_url,
             "available": True,
-        }
+        },
+        {
+            "profile_id": "system:jira",
+            "integration": "jira",
+            "idp_name": "Atlassian",
+            "scopes": ["read:jira-work", "write:jira-work", "offline_access"],
+            "callback_url": stack.callback_url,
+            "available": False,
+        },
     ]
 
 
@@ -137,7 +155,9 @@ async def test_authorizations_refuse_unknown_integrations_foreign_profiles_and_r
 ) -> None:
     app_id = f"app-{unique}"
     base = {"app_id": app_id, "subject": {"type": "app"}, "profile": {"kind": "system"}}
-    status, problem = await api.call("POST", "/v1/authorizations", {**base, "integration": "jira"})
+    status, problem = await api.call(
+        "POST", "/v1/authorizations", {**base, "integration": "servicenow"}
+    )
     assert status == 404 and problem["code"] == "integration_not_found"
 
     _, foreign = await api.call(

@@ -96,7 +96,10 @@ async def test_an_admin_connects_confluence_with_the_system_profile_and_one_site
     assert params["audience"] == "api.atlassian.com"
     assert params["prompt"] == "consent"
     assert params["code_challenge_method"] == "S256"
-    assert params["scope"] == "write:confluence-content offline_access"
+    assert params["scope"] == (
+        "read:page:confluence write:page:confluence read:space:confluence "
+        "write:comment:confluence search:confluence offline_access"
+    )
     assert len(params["state"]) >= 43
     assert "HttpOnly" in first.headers["Set-Cookie"]
     assert "SameSite=Lax" in first.headers["Set-Cookie"]
@@ -394,8 +397,7 @@ async def test_the_sweeper_ends_unused_links_and_abandoned_site_choices(
     unique: str,
     auth_db: Any,
 ) -> None:
-    from auth_service.entrypoints.state import WIRING_KEY
-    from auth_service.service_layer import links
+    from auth_service.entrypoints.http import LINKS_KEY
 
     app_id = f"app-{unique}"
     unused = await api.authorize(app_id)
@@ -409,8 +411,7 @@ async def test_the_sweeper_ends_unused_links_and_abandoned_site_choices(
         await auth_db.authorizations.update_one(
             {"_id": authorization_id}, {"$set": {"sweep_at": _past()}}
         )
-    ctx, _ = api.app[WIRING_KEY].require()
-    assert await links.sweep_stale(ctx) == 2
+    assert await api.app[LINKS_KEY].sweep_stale() == 2
     assert (await failed_event(stack, unused["authorization_id"]))["error"] == "expired"
     abandoned = await failed_event(stack, picking["authorization_id"])
     assert abandoned["error"] == "site_selection_abandoned"

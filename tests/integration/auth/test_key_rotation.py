@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from auth_service.adapters.key_rotation import rotate_keys
 from auth_service.adapters.vault import Vault
-from auth_service.service_layer.rotation import rotate_keys
 from tests.integration.auth.conftest import (
     CUSTOM_CLIENT_ID,
     CUSTOM_CLIENT_SECRET,

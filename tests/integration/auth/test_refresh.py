@@ -11,8 +11,7 @@ import pytest
 
 from auth_service.adapters.leases import Leases
 from auth_service.adapters.vault import Vault
-from auth_service.entrypoints.state import WIRING_KEY
-from auth_service.service_layer import maintenance
+from auth_service.app import MAINTENANCE_KEY
 from platform_core.contract_types import utc_now
 from tests.integration.auth.conftest import Api, Leaks, Stack, stored_tokens
 
@@ -180,8 +179,7 @@ async def test_the_keepalive_sweeper_refreshes_credentials_idle_for_the_configur
     )
     before = await stored_tokens(auth_db, vault, idle_id, leaks)
     busy_before = await stored_tokens(auth_db, vault, busy_id, leaks)
-    ctx, tokens = api.app[WIRING_KEY].require()
-    assert await maintenance.keep_alive(ctx, tokens) == 1
+    assert await api.app[MAINTENANCE_KEY].keep_alive() == 1
     after = await stored_tokens(auth_db, vault, idle_id, leaks)
     assert after["refresh_token"] != before["refresh_token"]
     assert after["last_refreshed_at"] > utc_now() - timedelta(minutes=1)

@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth_service.domain.authorizations import (
+from auth_service.domain.authorization import (
+    Authorization,
     NoSites,
     Site,
     bind_site,
-    effective_status,
     link_ttl_seconds,
 )
-from auth_service.domain.credentials import needs_refresh, parse_token_response
+from auth_service.domain.credential import Credential
+from auth_service.domain.oauth import MalformedTokenResponse, parse_token_response
 from auth_service.domain.profiles import scope_problems, url_problems
 from auth_service.domain.secrets import (
+    Secret,
     capability_hash,
     new_capability,
     new_pkce_verifier,
@@ -24,7 +26,7 @@ from auth_service.domain.secrets import (
 )
 from auth_service.domain.urls import allowed_return_url, check_provider_url
 from auth_service.entrypoints import pages
-from platform_core.contract_types import AppSubject, UserSubject
+from platform_core.contract_types import AppSubject, SystemProfileRef, UserSubject
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 ACME = Site("c-acme", "acme", "https://acme.atlassian.net")
@@ -43,17 +45,30 @@ def test_capabilities_carry_at_least_256_bits_and_only_their_hash_is_kept() -> N
     assert 43 <= len(new_pkce_verifier()) <= 128
 
 
-def refresh(**overrides: object) -> bool:
-    values: dict[str, object] = {
-        "expires_at": NOW + timedelta(minutes=30),
-        "last_refreshed_at": NOW - timedelta(minutes=30),
-        "now": NOW,
-        "min_valid_seconds": 60,
-        "force_refresh": False,
-        "force_window_seconds": 5.0,
-    }
-    values.update(overrides)
-    return needs_refresh(**values)  # type: ignore[arg-type]
+def refresh(
+    *,
+    expires_at: datetime | None = NOW + timedelta(minutes=30),
+    last_refreshed_at: datetime | None = NOW - timedelta(minutes=30),
+    min_valid_seconds: int = 60,
+    force_refresh: bool = False,
+) -> bool:
+    credential = Credential(
+        credential_id="cred-1",
+        app_id="app-1",
+        integration="confluence",
+        subject=AppSubject(),
+        profile=SystemProfileRef(),
+        expires_at=expires_at,
+        last_refreshed_at=last_refreshed_at,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return credential.needs_refresh(
+        now=NOW,
+        min_valid_seconds=min_valid_seconds,
+        force_refresh=force_refresh,
+        force_window_seconds=5.0,
+    )
 
 
 def test_a_token_valid_long_enough_is_not_refreshed() -> None:
@@ -81,9 +96,10 @@ def test_a_token_response_is_parsed_and_an_absent_refresh_token_keeps_the_old_on
     assert tokens.expires_at == NOW + timedelta(hours=1)
     assert tokens.scopes == ("x", "y")
     assert tokens.refresh_token is None
-    assert tokens.keeping_refresh_token("old").refresh_token == "old"
+    old = Secret.of("old")
+    assert tokens.keeping_refresh_token(old).refresh_token is old
     assert "tok-123" not in repr(tokens)
-    with pytest.raises(ValueError):
+    with pytest.raises(MalformedTokenResponse):
         parse_token_response({"token_type": "Bearer"}, NOW, ())
 
 
@@ -104,8 +120,19 @@ def test_links_default_to_15_minutes_for_admins_and_an_hour_for_end_users() -> N
     assert link_ttl_seconds(UserSubject(user_id="u"), None, **kw) == 3600
     assert link_ttl_seconds(AppSubject(), 120, **kw) == 120
     assert link_ttl_seconds(AppSubject(), 10**9, **kw) == 86400
-    assert effective_status("pending", NOW, False, NOW) == "expired"
-    assert effective_status("pending", NOW, True, NOW) == "pending"
+    link = Authorization(
+        authorization_id="authz-1",
+        app_id="app-1",
+        integration="confluence",
+        profile=SystemProfileRef(),
+        subject=AppSubject(),
+        link_hash="h",
+        expires_at=NOW,
+        sweep_at=NOW,
+        created_at=NOW - timedelta(minutes=15),
+    )
+    assert link.effective_status(NOW) == "expired"
+    assert link.model_copy(update={"clicked_at": NOW}).effective_status(NOW) == "pending"
 
 
 @pytest.mark.parametrize(

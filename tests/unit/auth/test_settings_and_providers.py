@@ -1,8 +1,7 @@
-"""Start-up validation: settings, and the provider file (providers as data)."""
+"""Start-up validation: settings, and each integration's provider (from its manifest)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from auth_service.app import load_providers
-from auth_service.domain.providers import ProviderFileError, parse_providers
-from auth_service.settings import DEFAULT_PROVIDERS_FILE, AuthSettings
+from auth_service.domain.providers import ProviderRefusedAtStartUp
+from auth_service.settings import AuthSettings
+from integration_manifests import Integrations, load_integrations, packaged_root
 from platform_core.settings import describe_error
 from tests.support.infra import TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET
-
-VARIABLES = {
-    "ATLASSIAN_AUTH_BASE_URL": "https://auth.atlassian.com",
-    "ATLASSIAN_API_BASE_URL": "https://api.atlassian.com",
-}
 
 
 def settings(**values: Any) -> AuthSettings:
@@ -31,66 +26,66 @@ def settings(**values: Any) -> AuthSettings:
     return AuthSettings(**{**defaults, **values})
 
 
-def shipped(**changes: Any) -> str:
-    document = json.loads(DEFAULT_PROVIDERS_FILE.read_text())
-    document["providers"][0].update(changes)
-    return json.dumps(document)
-
-
 def test_the_shipped_confluence_provider_follows_atlassian() -> None:
-    confluence = load_providers(settings())["confluence"]
-    assert confluence.authorization_url == "https://auth.atlassian.com/authorize"
-    assert confluence.token_url == "https://auth.atlassian.com/oauth/token"
-    assert confluence.authorization_params == {"audience": "api.atlassian.com", "prompt": "consent"}
-    assert confluence.default_scopes == ["write:confluence-content", "offline_access"]
-    assert confluence.pkce is True
-    assert confluence.post_connection is not None
-    assert confluence.post_connection.url == (
-        "https://api.atlassian.com/oauth/token/accessible-resources"
+    confluence = load_providers(settings(), load_integrations({})).get("confluence")
+    oauth = confluence.oauth
+    assert oauth.authorization_url == "https://auth.atlassian.com/authorize"
+    assert oauth.token_url == "https://auth.atlassian.com/oauth/token"
+    assert oauth.authorization_params == {"audience": "api.atlassian.com", "prompt": "consent"}
+    assert "offline_access" in oauth.default_scopes
+    assert oauth.pkce is True
+    assert oauth.token_endpoint_auth_method == "client_secret_post"
+    assert oauth.post_connection == "atlassian_accessible_resources"
+    assert oauth.api_base_url == "https://api.atlassian.com"
+    assert confluence.site_api_base_for("abc") == "https://api.atlassian.com/ex/confluence/abc"
+    assert confluence.system_app is None
+
+
+def test_jira_is_a_second_folder_of_data_on_the_same_consent() -> None:
+    jira = load_providers(settings(), load_integrations({})).get("jira")
+    assert jira.site_api_base_for("c") == "https://api.atlassian.com/ex/jira/c"
+    assert jira.oauth.default_scopes == ("read:jira-work", "write:jira-work", "offline_access")
+    assert jira.oauth.authorization_params == {"audience": "api.atlassian.com", "prompt": "consent"}
+
+
+def test_the_system_app_comes_from_the_variables_its_manifest_declares() -> None:
+    integrations = load_integrations(
+        {"CONFLUENCE_CLIENT_ID": "the-app", "CONFLUENCE_CLIENT_SECRET": "its-secret"}
     )
-    assert confluence.api_base_for("abc") == "https://api.atlassian.com/ex/confluence/abc"
-
-
-def test_adding_jira_is_a_data_change() -> None:
-    document = json.loads(DEFAULT_PROVIDERS_FILE.read_text())
-    jira = {
-        **document["providers"][0],
-        "integration": "jira",
-        "display_name": "Jira",
-        "default_scopes": ["read:jira-work", "offline_access"],
-        "system_client": {
-            "client_id_variable": "JIRA_CLIENT_ID",
-            "client_secret_variable": "JIRA_CLIENT_SECRET",
-        },
-        "api_base_url": "${ATLASSIAN_API_BASE_URL}/ex/jira/{cloud_id}",
-    }
-    document["providers"].append(jira)
-    catalog = parse_providers(json.dumps(document), VARIABLES.get, allow_insecure=False)
-    assert catalog["jira"].api_base_for("c") == "https://api.atlassian.com/ex/jira/c"
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"token_url": "http://auth.atlassian.com/oauth/token"},
-        {"post_connection": {"hook": "guess_the_site", "url": "https://x.example.com"}},
-        {"authorization_params": {"redirect_uri": "https://evil.example.com"}},
-        {"default_scopes": []},
-        {"auth_mode": "saml"},
-        {"token_url": "${UNSET_VARIABLE}/oauth/token"},
-    ],
-)
-def test_a_bad_provider_file_is_refused_at_start_up(changes: dict[str, Any]) -> None:
-    with pytest.raises(ProviderFileError):
-        parse_providers(shipped(**changes), VARIABLES.get, allow_insecure=False)
+    providers = load_providers(settings(), integrations)
+    app = providers.get("confluence").system_app
+    assert app is not None and app.client_id == "the-app"
+    assert "its-secret" not in repr(app)
+    assert providers.get("jira").system_app is None
 
 
 def test_loopback_http_provider_urls_need_the_insecure_flag() -> None:
-    local = {**VARIABLES, "ATLASSIAN_AUTH_BASE_URL": "http://127.0.0.1:9000"}
-    with pytest.raises(ProviderFileError):
-        parse_providers(shipped(), local.get, allow_insecure=False)
-    catalog = parse_providers(shipped(), local.get, allow_insecure=True)
-    assert catalog["confluence"].token_url == "http://127.0.0.1:9000/oauth/token"
+    local = load_integrations({"ATLASSIAN_AUTH_BASE_URL": "http://127.0.0.1:9000"})
+    with pytest.raises(ProviderRefusedAtStartUp, match=r"authorization_url.*must use https"):
+        load_providers(settings(), local)
+    providers = load_providers(settings(allow_insecure_provider_urls=True), local)
+    assert providers.get("confluence").oauth.token_url == "http://127.0.0.1:9000/oauth/token"
+
+
+def test_a_keepalive_longer_than_a_refresh_token_lives_is_refused() -> None:
+    with pytest.raises(ProviderRefusedAtStartUp, match="REFRESH_KEEPALIVE_DAYS"):
+        load_providers(
+            settings(refresh_keepalive_days=80),
+            replace_in_confluence("idle_lifetime_days = 90", "idle_lifetime_days = 60"),
+        )
+
+
+def replace_in_confluence(old: str, new: str) -> Integrations:
+    import tempfile
+
+    root = Path(tempfile.mkdtemp())
+    for name in ("confluence", "jira"):
+        (root / name).mkdir()
+        manifest = (packaged_root() / name / "manifest.toml").read_text()
+        (root / name / "manifest.toml").write_text(
+            manifest.replace(old, new) if name == "confluence" else manifest
+        )
+    return load_integrations({}, root)
 
 
 def test_settings_defaults_follow_the_agreements() -> None:

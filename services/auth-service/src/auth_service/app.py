@@ -1,42 +1,67 @@
-"""auth-service's composition root: wires settings, adapters and entrypoints into one app.
+"""auth-service's composition root: wires settings, the integrations, adapters and entrypoints.
 
-Built from settings alone, nothing at import time. Start-up order (cleanup_ctx): MongoDB,
-RabbitMQ and the outbox relay (platform_core), then the provider HTTP client and the service
-layer, then the maintenance loop, then the event consumer, so shutdown runs the other way.
+Built from settings and the integrations alone, nothing at import time. Start-up order
+(cleanup_ctx): MongoDB, RabbitMQ and the outbox relay (platform_core), then the provider HTTP
+session and the service layer, then the maintenance loop, then the event consumer, so shutdown
+runs the other way. A provider that names an unknown hook, a URL that breaks the rules or a
+keep-alive period longer than a provider's refresh-token lifetime refuses to start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 from aiohttp import web
 
 from auth_service import __version__
-from auth_service.adapters.collections import INDEXES
-from auth_service.adapters.provider_client import ProviderClient, RetryPolicy
+from auth_service.adapters.hooks import Hooks
+from auth_service.adapters.leases import Leases
+from auth_service.adapters.outbound_http import create_provider_session
+from auth_service.adapters.provider_client import RetryPolicy, TokenEndpointClient
+from auth_service.adapters.repositories import INDEXES, repositories_with
 from auth_service.adapters.vault import Vault
-from auth_service.domain.providers import ProviderSpec, parse_providers
+from auth_service.domain.providers import Provider, ProviderRefusedAtStartUp, Providers
 from auth_service.entrypoints import browser, events, http
-from auth_service.entrypoints.state import WIRING_KEY, Wiring
-from auth_service.service_layer import maintenance
-from auth_service.service_layer.context import Context
-from auth_service.service_layer.tokens import TokenService
+from auth_service.service_layer.callback import Callbacks
+from auth_service.service_layer.credentials import Credentials
+from auth_service.service_layer.endings import Endings
+from auth_service.service_layer.links import Links
+from auth_service.service_layer.maintenance import Maintenance
+from auth_service.service_layer.profiles import ProfileRules, Profiles
+from auth_service.service_layer.tokens import RefreshTiming, Tokens
 from auth_service.settings import SERVICE_NAME, AuthSettings
-from platform_core.app import PLATFORM_KEY, consumer_context, create_service_app
+from integration_manifests import Integrations
+from platform_core.app import (
+    DATABASE_KEY,
+    consumer_context,
+    create_service_app,
+    unit_of_work,
+)
 
 PROVIDER_CONNECTIONS = 100
 
 
-def load_providers(settings: AuthSettings) -> Mapping[str, ProviderSpec]:
-    """The provider file, validated; raises ProviderFileError so the service refuses to start."""
-    return parse_providers(
-        settings.providers_file.read_text(),
-        settings.variable,
-        allow_insecure=settings.allow_insecure_provider_urls,
+def load_providers(settings: AuthSettings, integrations: Integrations) -> Providers:
+    """Every integration's provider, checked; raises ProviderRefusedAtStartUp."""
+    providers = Providers(
+        [
+            Provider.of(spec, allow_insecure=settings.allow_insecure_provider_urls)
+            for spec in integrations
+        ]
     )
+    for provider in providers:
+        hook = provider.oauth.post_connection
+        if hook is not None and not Hooks.known(hook):
+            raise ProviderRefusedAtStartUp(f"{provider.integration}: no hook named {hook!r}")
+        idle = provider.oauth.refresh_tokens.idle_lifetime_days
+        if idle is not None and settings.refresh_keepalive_days >= idle:
+            raise ProviderRefusedAtStartUp(
+                f"REFRESH_KEEPALIVE_DAYS must be below {provider.integration}'s refresh-token "
+                f"lifetime of {idle} days"
+            )
+    return providers
 
 
 def retry_policy(settings: AuthSettings) -> RetryPolicy:
@@ -48,8 +73,13 @@ def retry_policy(settings: AuthSettings) -> RetryPolicy:
     )
 
 
-def create_app(settings: AuthSettings, *, maintenance_loop: bool = True) -> web.Application:
-    providers = load_providers(settings)
+MAINTENANCE_KEY = web.AppKey("maintenance", Maintenance)
+
+
+def create_app(
+    settings: AuthSettings, integrations: Integrations, *, maintenance_loop: bool = True
+) -> web.Application:
+    providers = load_providers(settings, integrations)
     vault = Vault.from_setting(settings.token_encryption_keys.get_secret_value())
     app = create_service_app(
         settings,
@@ -58,47 +88,68 @@ def create_app(settings: AuthSettings, *, maintenance_loop: bool = True) -> web.
         routes=[http.routes, browser.routes],
         indexes=INDEXES,
     )
-    wiring = Wiring()
-    app[WIRING_KEY] = wiring
-    app.cleanup_ctx.append(_service_context(wiring, settings, providers, vault))
+    app.cleanup_ctx.append(_service_context(settings, providers, vault))
     if maintenance_loop:
-        app.cleanup_ctx.append(_maintenance_context(wiring))
-    app.cleanup_ctx.append(consumer_context(events.QUEUE, events.event_handlers))
+        app.cleanup_ctx.append(_maintenance_context)
+    app.cleanup_ctx.append(consumer_context(events.QUEUE, events.subscriptions))
     return app
 
 
 def _service_context(
-    wiring: Wiring,
-    settings: AuthSettings,
-    providers: Mapping[str, ProviderSpec],
-    vault: Vault,
+    settings: AuthSettings, providers: Providers, vault: Vault
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        db, uow, _ = app[PLATFORM_KEY].require()
-        connector = aiohttp.TCPConnector(limit=PROVIDER_CONNECTIONS)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            ctx = Context(
-                settings=settings,
-                providers=providers,
-                vault=vault,
-                db=db,
-                uow=uow,
-                provider_client=ProviderClient(session, retry_policy(settings)),
+        uow = unit_of_work(app, repositories_with(vault))
+        session = create_provider_session(
+            allow_insecure_loopback=settings.allow_insecure_provider_urls,
+            limit=PROVIDER_CONNECTIONS,
+        )
+        async with session:
+            profiles = Profiles(
+                uow,
+                providers,
+                ProfileRules(settings.callback_url, settings.allow_insecure_provider_urls),
             )
-            wiring.context, wiring.tokens = ctx, TokenService(ctx)
+            endings = Endings(uow, providers)
+            links = Links(uow, profiles, endings, settings)
+            tokens = Tokens(
+                uow,
+                providers,
+                profiles,
+                TokenEndpointClient(session, retry_policy(settings)),
+                Leases(app[DATABASE_KEY], settings.lease_seconds),
+                RefreshTiming(settings.lease_seconds, settings.force_refresh_window_seconds),
+            )
+            app[http.UOW_KEY] = uow
+            app[http.PROFILES_KEY] = profiles
+            app[http.LINKS_KEY] = links
+            app[http.TOKENS_KEY] = tokens
+            app[http.CREDENTIALS_KEY] = Credentials(uow)
+            app[browser.CALLBACKS_KEY] = Callbacks(
+                uow,
+                profiles,
+                endings,
+                TokenEndpointClient(session, retry_policy(settings)),
+                Hooks(session, settings.refresh_timeout_seconds),
+                settings.state_ttl_seconds,
+            )
+            app[MAINTENANCE_KEY] = Maintenance(
+                uow,
+                providers,
+                tokens,
+                links,
+                keepalive_days=settings.refresh_keepalive_days,
+                batch=settings.keepalive_batch,
+                interval_seconds=settings.keepalive_interval_seconds,
+            )
             yield
-            wiring.context = wiring.tokens = None
 
     return context
 
 
-def _maintenance_context(wiring: Wiring) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        ctx, tokens = wiring.require()
-        task = asyncio.create_task(maintenance.run_forever(ctx, tokens), name="maintenance")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
+async def _maintenance_context(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[MAINTENANCE_KEY].run_forever(), name="maintenance")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -2,12 +2,11 @@
 
 Everything is validated once at start-up; a malformed TOKEN_ENCRYPTION_KEYS (or any other bad
 value) makes `load_settings` refuse to start with a one-line reason that never echoes a value.
+The variables each integration declares in its manifest (its system OAuth app, the Atlassian
+base URLs) are read and validated with the manifests (`integration_manifests`), not here.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -15,21 +14,17 @@ from auth_service.domain.keys import parse_keyring
 from platform_core.settings import ServiceSettings
 
 SERVICE_NAME = "auth-service"
-DEFAULT_PROVIDERS_FILE = Path(__file__).with_name("providers.json")
 
 
 class AuthSettings(ServiceSettings):
     port: int = Field(default=8081, ge=1, le=65535)
     public_base_url: str = Field(default="http://127.0.0.1:8081", pattern=r"^https?://[^/\s]+$")
     token_encryption_keys: SecretStr
-    confluence_client_id: str | None = None
-    confluence_client_secret: SecretStr | None = None
-    atlassian_auth_base_url: str = "https://auth.atlassian.com"
-    atlassian_api_base_url: str = "https://api.atlassian.com"
     allow_insecure_provider_urls: bool = False
     return_url_allowlist: str = ""
     refresh_keepalive_days: int = Field(default=30, ge=1, le=80)
-    providers_file: Path = DEFAULT_PROVIDERS_FILE
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
+    max_open_authorizations_per_app: int = Field(default=100, ge=1, le=100_000)
 
     admin_link_ttl_seconds: int = Field(default=15 * 60, ge=60)
     user_link_ttl_seconds: int = Field(default=60 * 60, ge=60)
@@ -49,7 +44,7 @@ class AuthSettings(ServiceSettings):
         parse_keyring(value.get_secret_value())
         return value
 
-    @field_validator("public_base_url", "atlassian_auth_base_url", "atlassian_api_base_url")
+    @field_validator("public_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -67,16 +62,3 @@ class AuthSettings(ServiceSettings):
         """Longer than a whole refresh (every attempt and backoff), so a live holder keeps it."""
         per_attempt = self.refresh_timeout_seconds + self.refresh_max_backoff_seconds
         return self.refresh_max_attempts * per_attempt + 5.0
-
-    def variable(self, name: str) -> str | None:
-        """A provider file's `${NAME}`: a declared setting first, else the raw environment.
-
-        This is what lets a new provider (Jira) name its own client id variables as data.
-        """
-        field = name.lower()
-        if field in type(self).model_fields:
-            value = getattr(self, field)
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            return None if value is None else str(value)
-        return os.environ.get(name)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from auth_service.adapters.collections import LEASES
+from auth_service.adapters.repositories import LEASES
 from platform_core.contract_types import utc_now
 from platform_core.mongo import Document
 

@@ -1,10 +1,14 @@
-"""The one HTTP client of identity providers and their APIs (RFC 6749 §4.1.3 and §6).
+"""The one HTTP client of identity providers' token endpoints (RFC 6749 §4.1.3 and §6).
 
-Token requests are form-encoded with the client credentials in the body (client_secret_post,
-as Atlassian wants). Refreshes are retried on timeouts, connection errors, 5xx and 429 with
-exponential backoff and full jitter, honouring Retry-After, a bounded number of times; after a
-timeout the outcome is unknown, and the retry sends the same refresh token (Atlassian accepts
-reuse within 10 minutes). Nothing here logs a request body or a token.
+Token requests are form-encoded, with the client authenticated the way the integration's
+manifest says (`client_secret_basic` or `client_secret_post`). Refreshes are retried on
+timeouts, connection errors, 5xx and 429 with exponential backoff and full jitter, honouring
+Retry-After, a bounded number of times; after a timeout the outcome is unknown, so the retry
+resends the same refresh token only when the provider accepts a rotated one again for a while
+(its manifest's `reuse_leeway_seconds`). A code is never resent. Answers are read up to a
+bounded size and parsed strictly; whatever is not a token response is `ProviderUnavailable`,
+and a refusal carries one of the protocol's error codes, never the provider's own string.
+Nothing here logs a request body or a token.
 """
 
 from __future__ import annotations
@@ -16,27 +20,31 @@ from typing import Any
 
 import aiohttp
 
-from auth_service.domain.authorizations import Site, parse_sites
-from auth_service.domain.credentials import TokenSet, parse_token_response
+from auth_service.adapters.outbound_http import (
+    DestinationRefused,
+    MalformedResponse,
+    ResponseTooLarge,
+    parse_json_object,
+    read_bounded,
+    request,
+)
+from auth_service.domain.credential import TokenSet
+from auth_service.domain.errors import ProviderRefused, ProviderUnavailable
+from auth_service.domain.oauth import (
+    MalformedTokenResponse,
+    error_code,
+    parse_token_response,
+    safe_description,
+    token_request,
+)
 from auth_service.domain.profiles import OAuthClient
+from auth_service.domain.secrets import Secret
 from platform_core.contract_types import utc_now
 from platform_core.logs import get_logger
 
 log = get_logger("auth_service.provider")
 
-
-class OAuthError(Exception):
-    """The provider refused (RFC 6749 §5.2): `invalid_grant`, `invalid_client`..."""
-
-    def __init__(self, error: str, description: str | None, status: int) -> None:
-        super().__init__(error)
-        self.error = error
-        self.description = description
-        self.status = status
-
-
-class ProviderUnavailable(Exception):
-    """The provider could not answer: timeouts, connection errors, 5xx, 429, garbage."""
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,100 +62,97 @@ class RetryPolicy:
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, sent: bool) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        # Whether the request may have reached the provider (its outcome is then unknown).
+        self.sent = sent
 
 
-class ProviderClient:
+class TokenEndpointClient:
     def __init__(self, session: aiohttp.ClientSession, policy: RetryPolicy) -> None:
         self._session = session
         self.policy = policy
 
-    async def exchange_code(self, client: OAuthClient, code: str, verifier: str | None) -> TokenSet:
+    async def exchange_code(
+        self, client: OAuthClient, code: str, verifier: Secret | None
+    ) -> TokenSet:
         form = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": client.callback_url,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
         }
         if verifier is not None:
-            form["code_verifier"] = verifier
+            form["code_verifier"] = verifier.reveal()
         try:
-            body = await self._post_token(client.token_url, form)
+            body = await self._post_token(client, client.token_url, form)
         except _Retryable as exc:  # a code is single-use: never resend it
             raise ProviderUnavailable(str(exc)) from None
-        return parse_token_response(body, utc_now(), client.scopes)
+        return _tokens(body, client)
 
-    async def refresh(self, client: OAuthClient, refresh_token: str) -> TokenSet:
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-        }
+    async def refresh(self, client: OAuthClient, refresh_token: Secret) -> TokenSet:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token.reveal()}
+        resend_ok = client.provider.oauth.refresh_tokens.reuse_leeway_seconds > 0
         for attempt in range(self.policy.attempts):
             try:
-                body = await self._post_token(client.refresh_url, form)
+                body = await self._post_token(client, client.refresh_url, form)
             except _Retryable as exc:
                 log.warning("token_refresh_retryable", reason=str(exc), attempt=attempt + 1)
-                if attempt + 1 == self.policy.attempts:
+                if attempt + 1 == self.policy.attempts or (exc.sent and not resend_ok):
                     raise ProviderUnavailable(str(exc)) from None
                 await asyncio.sleep(self.policy.delay(attempt, exc.retry_after))
                 continue
-            return parse_token_response(body, utc_now(), client.scopes)
+            return _tokens(body, client)
         raise ProviderUnavailable("no attempt made")
 
-    async def _post_token(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+    async def _post_token(
+        self, client: OAuthClient, url: str, form: dict[str, str]
+    ) -> dict[str, Any]:
+        data, headers = token_request(
+            form,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            method=client.auth_method,
+        )
         timeout = aiohttp.ClientTimeout(total=self.policy.timeout_seconds)
-        headers = {"Accept": "application/json"}
         try:
-            async with self._session.post(url, data=form, timeout=timeout, headers=headers) as resp:
+            async with request(
+                self._session, "POST", url, data=data, headers=headers, timeout=timeout
+            ) as resp:
                 status = resp.status
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
-                try:
-                    body = await resp.json(content_type=None)
-                except ValueError:
-                    body = None
+                if status == 429 or status >= 500:
+                    raise _Retryable(f"status {status}", retry_after, sent=False)
+                raw = await read_bounded(resp, MAX_TOKEN_RESPONSE_BYTES)
         except TimeoutError:
-            raise _Retryable("timeout") from None
+            raise _Retryable("timeout", sent=True) from None
+        except DestinationRefused as exc:
+            raise ProviderUnavailable(str(exc)) from None
+        except ResponseTooLarge:
+            raise ProviderUnavailable("the token endpoint answered too much") from None
         except aiohttp.ClientError as exc:
-            raise _Retryable(f"connection: {type(exc).__name__}") from None
-        if status == 429 or status >= 500:
-            raise _Retryable(f"status {status}", retry_after)
-        if not isinstance(body, dict):
-            raise ProviderUnavailable(f"token endpoint answered {status} without a JSON object")
+            raise _Retryable(f"connection: {type(exc).__name__}", sent=True) from None
+        try:
+            body = parse_json_object(raw)
+        except MalformedResponse as exc:
+            raise ProviderUnavailable(f"token endpoint answered {status}: {exc}") from None
         if status >= 400 or "error" in body:
-            error = body.get("error")
-            description = body.get("error_description")
-            raise OAuthError(
-                str(error) if error else f"http_{status}",
-                str(description) if description else None,
+            raise ProviderRefused(
+                error_code(body.get("error")),
+                safe_description(body.get("error_description")),
                 status,
             )
         return body
 
-    async def accessible_sites(self, url: str, access_token: str) -> list[Site]:
-        timeout = aiohttp.ClientTimeout(total=self.policy.timeout_seconds)
-        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        try:
-            async with self._session.get(url, headers=headers, timeout=timeout) as resp:
-                if resp.status != 200:
-                    raise ProviderUnavailable(f"accessible-resources answered {resp.status}")
-                body = await resp.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise ProviderUnavailable(f"accessible-resources: {type(exc).__name__}") from None
-        try:
-            return parse_sites(body)
-        except ValueError as exc:
-            raise ProviderUnavailable(str(exc)) from None
+
+def _tokens(body: dict[str, Any], client: OAuthClient) -> TokenSet:
+    try:
+        return parse_token_response(body, utc_now(), client.scopes)
+    except MalformedTokenResponse as exc:
+        raise ProviderUnavailable(f"unusable token response: {exc}") from None
 
 
 def _retry_after(value: str | None) -> float | None:
-    if value is None:
+    if value is None or not value.strip().isdigit():
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return min(float(value.strip()), 3600.0)

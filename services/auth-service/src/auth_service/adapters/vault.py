@@ -4,6 +4,9 @@ Each encryption uses a fresh 96-bit nonce and the first key of TOKEN_ENCRYPTION_
 is stored beside the ciphertext so any configured key can decrypt. The associated data binds a
 ciphertext to its record and field (`<record id>|<field>`): moved to another record or field,
 it no longer decrypts.
+
+Repositories keep secrets as `SealedSecret`s: what was read stays encrypted until `reveal()`,
+and saving one that is unchanged keeps its ciphertext instead of encrypting it again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from bson import Binary
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from auth_service.domain.errors import Undecryptable
 from auth_service.domain.keys import parse_keyring
+from auth_service.domain.secrets import Secret
 
 NONCE_BYTES = 12
 
@@ -60,6 +65,37 @@ class Vault:
 
     def reseal(self, sealed: Sealed, record_id: str, field: str) -> Sealed:
         return self.seal(self.open(sealed, record_id, field), record_id, field)
+
+    def secret(self, sealed: Sealed | None, record_id: str, field: str) -> Secret | None:
+        """A stored field as a secret that opens on demand."""
+        return SealedSecret(self, sealed, record_id, field) if sealed else None
+
+    def store(self, secret: Secret | None, record_id: str, field: str) -> Sealed | None:
+        """A secret as stored: its ciphertext kept when it is the same sealed field."""
+        if secret is None:
+            return None
+        if isinstance(secret, SealedSecret) and secret.at(record_id, field):
+            return secret.sealed
+        return self.seal(secret.reveal(), record_id, field)
+
+
+class SealedSecret(Secret):
+    __slots__ = ("_field", "_record", "_vault", "sealed")
+
+    def __init__(self, vault: Vault, sealed: Sealed, record_id: str, field: str) -> None:
+        self._vault = vault
+        self.sealed = sealed
+        self._record = record_id
+        self._field = field
+
+    def at(self, record_id: str, field: str) -> bool:
+        return (self._record, self._field) == (record_id, field)
+
+    def reveal(self) -> str:
+        try:
+            return self._vault.open(self.sealed, self._record, self._field)
+        except VaultError as exc:
+            raise Undecryptable(str(exc)) from None
 
 
 def _aad(record_id: str, field: str) -> bytes:

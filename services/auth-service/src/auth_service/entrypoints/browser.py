@@ -10,12 +10,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from auth_service.entrypoints import pages
-from auth_service.entrypoints.state import wired
-from auth_service.service_layer import callback, links
-from auth_service.service_layer.outcomes import Completed, PageError, SiteChoice
+from auth_service.entrypoints.http import LINKS_KEY
+from auth_service.service_layer.callback import Callbacks
+from auth_service.service_layer.endings import Completed, PageError, SiteChoice
 from platform_core.api import ApiRoutes
 
 routes = ApiRoutes(tags=["browser"])
+
+CALLBACKS_KEY = web.AppKey("callbacks", Callbacks)
 
 BROWSER_COOKIE = "auth_browser"
 SITE_PATH = "/oauth/site"
@@ -30,10 +32,9 @@ COOKIE_MAX_AGE = 24 * 3600
     html=True,
 )
 async def connect(request: web.Request) -> web.StreamResponse:
-    ctx, _ = wired(request)
     try:
-        redirect = await links.start(
-            ctx, request.match_info["opaque"], request.cookies.get(BROWSER_COOKIE)
+        redirect = await request.app[LINKS_KEY].start(
+            request.match_info["opaque"], request.cookies.get(BROWSER_COOKIE)
         )
     except PageError as exc:
         return pages.page(exc.status, exc.title, exc.message, exc.code)
@@ -45,7 +46,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
         path="/",
         httponly=True,
         samesite="Lax",
-        secure=ctx.settings.public_base_url.startswith("https://"),
+        secure=redirect.secure_cookie,
     )
     return response
 
@@ -58,10 +59,9 @@ async def connect(request: web.Request) -> web.StreamResponse:
     html=True,
 )
 async def oauth_callback(request: web.Request) -> web.StreamResponse:
-    ctx, _ = wired(request)
     try:
-        outcome = await callback.callback(
-            ctx, dict(request.query), request.cookies.get(BROWSER_COOKIE)
+        outcome = await request.app[CALLBACKS_KEY].callback(
+            dict(request.query), request.cookies.get(BROWSER_COOKIE)
         )
     except PageError as exc:
         return pages.page(exc.status, exc.title, exc.message, exc.code)
@@ -76,7 +76,6 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     html=True,
 )
 async def choose_site(request: web.Request) -> web.StreamResponse:
-    ctx, _ = wired(request)
     form = await request.post()
     selection = form.get("selection")
     if not isinstance(selection, str) or not selection:
@@ -84,8 +83,8 @@ async def choose_site(request: web.Request) -> web.StreamResponse:
     cloud_id = form.get("cloud_id")
     chosen = cloud_id if isinstance(cloud_id, str) and not form.get("cancel") else None
     try:
-        outcome = await callback.choose_site(
-            ctx, selection, chosen, request.cookies.get(BROWSER_COOKIE)
+        outcome = await request.app[CALLBACKS_KEY].choose_site(
+            selection, chosen, request.cookies.get(BROWSER_COOKIE)
         )
     except PageError as exc:
         return pages.page(exc.status, exc.title, exc.message, exc.code)

@@ -10,7 +10,7 @@ from html import escape
 
 from aiohttp import web
 
-from auth_service.domain.authorizations import Site
+from auth_service.domain.authorization import Site
 
 HEADERS = {
     "Cache-Control": "no-store",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from auth_service.domain.authorization import Authorization
+from auth_service.domain.credential import Credential
+from auth_service.domain.profiles import CustomProfile, SystemProfile
+from auth_service.service_layer.links import Issued
+from auth_service.service_layer.tokens import Vended
 from platform_core.api import AppId, PageQuery, RequestModel, ResponseModel
 from platform_core.contract_types import (
     IntegrationName,
@@ -15,6 +21,7 @@ from platform_core.contract_types import (
     Subject,
     UtcDateTime,
 )
+from platform_core.paging import Page
 
 ClientField = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
@@ -93,10 +100,32 @@ class ProfileOut(ResponseModel):
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
+    @classmethod
+    def of(cls, profile: CustomProfile) -> ProfileOut:
+        return cls(
+            profile_id=profile.profile_id,
+            app_id=profile.app_id,
+            name=profile.name,
+            integration=profile.integration,
+            idp_name=profile.idp_name,
+            client_id=profile.client_id,
+            authorization_url=profile.authorization_url,
+            token_url=profile.token_url,
+            refresh_url=profile.effective_refresh_url,
+            scopes=list(profile.scopes),
+            callback_url=profile.callback_url,
+            created_at=profile.created_at,
+            updated_at=profile.updated_at,
+        )
+
 
 class ProfileList(ResponseModel):
     items: list[ProfileOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[CustomProfile]) -> ProfileList:
+        return cls(items=[ProfileOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 class SystemProfileOut(ResponseModel):
@@ -107,10 +136,18 @@ class SystemProfileOut(ResponseModel):
     callback_url: str
     available: bool
 
+    @classmethod
+    def of(cls, profile: SystemProfile) -> SystemProfileOut:
+        return cls.model_validate(vars(profile))
+
 
 class SystemProfileList(ResponseModel):
     items: list[SystemProfileOut]
     next_cursor: None = None
+
+    @classmethod
+    def of(cls, profiles: list[SystemProfile]) -> SystemProfileList:
+        return cls(items=[SystemProfileOut.of(p) for p in profiles])
 
 
 class AuthorizationIn(RequestModel):
@@ -123,6 +160,9 @@ class AuthorizationIn(RequestModel):
     site_hint: Url | None = Field(
         default=None, description="A site URL or cloud id to bind when several sites are reachable"
     )
+    app_name: Name | None = Field(
+        default=None, description="Shown on the confirmation page; the app's id when omitted"
+    )
 
 
 class AuthorizationOut(ResponseModel):
@@ -130,6 +170,14 @@ class AuthorizationOut(ResponseModel):
     authorization_url: str
     expires_at: UtcDateTime
     status: Literal["pending"] = "pending"
+
+    @classmethod
+    def of(cls, issued: Issued) -> AuthorizationOut:
+        return cls(
+            authorization_id=issued.authorization_id,
+            authorization_url=issued.authorization_url,
+            expires_at=issued.expires_at,
+        )
 
 
 class ErrorOut(ResponseModel):
@@ -144,6 +192,18 @@ class AuthorizationStatusOut(ResponseModel):
     expires_at: UtcDateTime
     credential_id: str | None
     error: ErrorOut | None
+
+    @classmethod
+    def of(cls, authorization: Authorization, now: datetime) -> AuthorizationStatusOut:
+        error = authorization.error
+        return cls(
+            authorization_id=authorization.authorization_id,
+            app_id=authorization.app_id,
+            status=authorization.effective_status(now),
+            expires_at=authorization.expires_at,
+            credential_id=authorization.credential_id,
+            error=ErrorOut(code=error.code, description=error.description) if error else None,
+        )
 
 
 class ResourceOut(ResponseModel):
@@ -162,10 +222,31 @@ class CredentialOut(ResponseModel):
     last_refreshed_at: UtcDateTime | None
     created_at: UtcDateTime
 
+    @classmethod
+    def of(cls, credential: Credential) -> CredentialOut:
+        resource = credential.resource
+        return cls(
+            credential_id=credential.credential_id,
+            integration=credential.integration,
+            subject=credential.subject,
+            status=credential.status,
+            scopes=list(credential.scopes),
+            resource=ResourceOut(cloud_id=resource.cloud_id, site_url=resource.site_url)
+            if resource
+            else None,
+            expires_at=credential.expires_at,
+            last_refreshed_at=credential.last_refreshed_at,
+            created_at=credential.created_at,
+        )
+
 
 class CredentialList(ResponseModel):
     items: list[CredentialOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Credential]) -> CredentialList:
+        return cls(items=[CredentialOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 class AccessTokenIn(RequestModel):
@@ -181,3 +262,13 @@ class AccessTokenOut(ResponseModel):
     scopes: list[str]
     credential_id: str
     resource: SiteResource | None
+
+    @classmethod
+    def of(cls, vended: Vended) -> AccessTokenOut:
+        return cls(
+            access_token=vended.access_token.reveal(),
+            expires_at=vended.expires_at,
+            scopes=list(vended.scopes),
+            credential_id=vended.credential_id,
+            resource=vended.resource,
+        )

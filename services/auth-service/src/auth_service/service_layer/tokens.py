@@ -4,13 +4,14 @@ The access-token call on a valid token is one indexed read and one decryption: n
 lock. Refresh is the rare path, and one credential makes at most one token-endpoint call per
 rotation however many callers and replicas ask:
 - in a process, callers of the same credential share one in-flight refresh task;
-- across replicas, the task takes the credential's lease in MongoDB; a loser polls until the
-  credential's version changes (the winner wrote) or the lease frees up;
-- the winner re-reads after taking the lease (someone may have just rotated), calls the token
-  endpoint, and writes with a compare-and-set on `version`.
+- across replicas, the task takes the credential's lease; a loser polls until the credential's
+  version changes (the winner wrote) or the lease frees up;
+- the winner reads again after taking the lease (someone may have just rotated), calls the token
+  endpoint, and stores the rotation with a compare-and-set on `version`.
 On invalid_grant the credential is read again first: a newer version means another replica
 rotated it (our refresh token was the old one), so the new token is used; only otherwise is the
-credential marked reauthorization_required.
+credential marked reauthorization_required. A credential whose sealed tokens no key opens is
+marked reauthorization_required too (reason `undecryptable`), never a 500.
 """
 
 from __future__ import annotations
@@ -19,67 +20,79 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from auth_service.adapters.collections import CREDENTIALS
-from auth_service.adapters.leases import Leases
-from auth_service.adapters.provider_client import OAuthError, ProviderUnavailable
-from auth_service.domain.credentials import (
-    TokenSet,
-    needs_refresh,
-    subject_from,
-    subject_key,
-)
-from auth_service.domain.profiles import OAuthClient
-from auth_service.service_layer import profiles
-from auth_service.service_layer.context import Context
-from auth_service.service_layer.errors import (
+from auth_service.domain.credential import Credential
+from auth_service.domain.errors import (
     CredentialNotFound,
+    ProviderRefused,
+    ProviderUnavailable,
     ProviderUnavailableError,
     ReauthorizationRequired,
+    Undecryptable,
 )
+from auth_service.domain.profiles import OAuthClient
+from auth_service.domain.providers import Providers
+from auth_service.domain.secrets import Secret
+from auth_service.service_layer.ports import (
+    Clock,
+    IdentityProvider,
+    RefreshLeases,
+    Tx,
+    Units,
+)
+from auth_service.service_layer.profiles import Profiles
 from platform_core.contract_types import SiteResource, Subject, utc_now
-from platform_core.events import CredentialReauthorizationRequired, CredentialRefreshed
+from platform_core.domain import Transition, VersionConflict
+from platform_core.errors import ProblemError
 from platform_core.logs import get_logger
-from platform_core.mongo import Document
-from platform_core.unit_of_work import Transaction
 
 log = get_logger("auth_service.tokens")
 
 LOSER_POLL_SECONDS = 0.05
-VEND_PROJECTION = {"refresh_token": 0}
+
+
+@dataclass(frozen=True)
+class RefreshTiming:
+    lease_seconds: float
+    force_window_seconds: float
 
 
 @dataclass(frozen=True)
 class Vended:
-    access_token: str
+    access_token: Secret
     expires_at: datetime | None
-    scopes: list[str]
+    scopes: tuple[str, ...]
     credential_id: str
     resource: SiteResource | None
 
-    def __repr__(self) -> str:
-        return f"Vended(credential_id={self.credential_id!r})"
 
-
-class _VersionMoved(Exception):
-    """The compare-and-set lost: someone else wrote the credential first."""
-
-
-def _usable(doc: Document | None) -> Document:
-    if doc is None or doc["status"] == "revoked":
+def _usable(credential: Credential | None) -> Credential:
+    if credential is None:
         raise CredentialNotFound("No credential for this app, integration and subject")
-    if doc["status"] == "reauthorization_required":
-        raise ReauthorizationRequired("The credential must be authorized again")
-    return doc
+    return credential.require_usable()
 
 
-class TokenService:
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._leases = Leases(ctx.db, ctx.settings.lease_seconds)
+class Tokens:
+    def __init__(
+        self,
+        uow: Units,
+        providers: Providers,
+        profiles: Profiles,
+        identity_provider: IdentityProvider,
+        leases: RefreshLeases,
+        timing: RefreshTiming,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._uow = uow
+        self._providers = providers
+        self._profiles = profiles
+        self._idp = identity_provider
+        self._leases = leases
+        self._timing = timing
+        self._clock = clock
         self._process = uuid.uuid4().hex
-        self._in_flight: dict[str, asyncio.Task[Document]] = {}
+        self._in_flight: dict[str, asyncio.Task[Credential]] = {}
 
     async def access_token(
         self,
@@ -90,42 +103,39 @@ class TokenService:
         min_valid_seconds: int,
         force_refresh: bool,
     ) -> Vended:
-        ctx = self._ctx
-        spec = ctx.provider(integration)
-        doc = _usable(
-            await ctx.db[CREDENTIALS].find_one(
-                {"app_id": app_id, "integration": integration, "subject_key": subject_key(subject)},
-                VEND_PROJECTION,
-            )
+        provider = self._providers.get(integration)
+        credential = _usable(
+            await self._uow.reads().credentials.for_subject(app_id, integration, subject)
         )
-        if needs_refresh(
-            expires_at=doc["expires_at"],
-            last_refreshed_at=doc["last_refreshed_at"],
-            now=utc_now(),
+        if credential.needs_refresh(
+            now=self._clock(),
             min_valid_seconds=min_valid_seconds,
             force_refresh=force_refresh,
-            force_window_seconds=ctx.settings.force_refresh_window_seconds,
+            force_window_seconds=self._timing.force_window_seconds,
         ):
-            doc = await self.refresh(doc)
+            credential = await self.refresh(credential)
+        access = credential.access_token
+        if access is None:
+            raise CredentialNotFound("No credential for this app, integration and subject")
+        try:
+            opened = Secret.of(access.reveal())
+        except Undecryptable:
+            await self._lost(credential, "undecryptable")
         resource = None
-        if doc.get("resource"):
-            cloud_id = doc["resource"]["cloud_id"]
+        if credential.resource is not None:
+            cloud_id = credential.resource.cloud_id
             resource = SiteResource(
                 cloud_id=cloud_id,
-                site_url=doc["resource"]["site_url"],
-                api_base_url=spec.api_base_for(cloud_id),
+                site_url=credential.resource.site_url,
+                api_base_url=provider.site_api_base_for(cloud_id),
             )
         return Vended(
-            access_token=ctx.vault.open(doc["access_token"], doc["_id"], "access_token"),
-            expires_at=doc["expires_at"],
-            scopes=doc["scopes"],
-            credential_id=doc["_id"],
-            resource=resource,
+            opened, credential.expires_at, credential.scopes, credential.credential_id, resource
         )
 
-    async def refresh(self, seen: Document) -> Document:
+    async def refresh(self, seen: Credential) -> Credential:
         """The credential after a rotation newer than `seen` (ours or another caller's)."""
-        credential_id = seen["_id"]
+        credential_id = seen.credential_id
         task = self._in_flight.get(credential_id)
         if task is None:
             task = asyncio.create_task(self._refresh_once(seen), name=f"refresh-{credential_id}")
@@ -134,28 +144,28 @@ class TokenService:
         # shield: a caller that gives up must not cancel the refresh the others wait for
         return await asyncio.shield(task)
 
-    def _forget(self, credential_id: str, task: asyncio.Task[Document]) -> None:
+    def _forget(self, credential_id: str, task: asyncio.Task[Credential]) -> None:
         if self._in_flight.get(credential_id) is task:
             del self._in_flight[credential_id]
         if not task.cancelled():
             task.exception()  # retrieved here so an unawaited failure is not reported twice
 
-    async def _read(self, credential_id: str) -> Document | None:
-        return await self._ctx.db[CREDENTIALS].find_one({"_id": credential_id})
+    async def _read(self, credential_id: str) -> Credential:
+        return _usable(await self._uow.reads().credentials.get(credential_id))
 
-    async def _refresh_once(self, seen: Document) -> Document:
-        credential_id, version = seen["_id"], seen["version"]
+    async def _refresh_once(self, seen: Credential) -> Credential:
+        credential_id, version = seen.credential_id, seen.version
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._ctx.settings.lease_seconds + 5.0
+        deadline = loop.time() + self._timing.lease_seconds + 5.0
         while True:
-            current = _usable(await self._read(credential_id))
-            if current["version"] != version:
+            current = await self._read(credential_id)
+            if current.version != version:
                 return current
             holder = f"{self._process}:{uuid.uuid4().hex}"
             if await self._leases.acquire(credential_id, holder):
                 try:
-                    current = _usable(await self._read(credential_id))
-                    if current["version"] != version:
+                    current = await self._read(credential_id)
+                    if current.version != version:
                         return current
                     return await self._rotate(current)
                 finally:
@@ -164,108 +174,65 @@ class TokenService:
                 raise ProviderUnavailableError("Another replica's refresh did not finish in time")
             await asyncio.sleep(LOSER_POLL_SECONDS)
 
-    async def _rotate(self, doc: Document) -> Document:
-        ctx = self._ctx
-        client = await self._client(doc)
-        sealed = doc.get("refresh_token")
-        if not sealed:
-            await self._require_reauthorization(doc, "no_refresh_token")
-        refresh_token = ctx.vault.open(sealed, doc["_id"], "refresh_token")
+    async def _rotate(self, credential: Credential) -> Credential:
+        client = await self._client(credential)
+        refresh_token = credential.refresh_token
+        if refresh_token is None:
+            await self._lost(credential, "no_refresh_token")
         try:
-            tokens = await ctx.provider_client.refresh(client, refresh_token)
-        except OAuthError as exc:
+            tokens = await self._idp.refresh(client, refresh_token)
+        except ProviderRefused as exc:
             if exc.error != "invalid_grant":
-                log.error("token_refresh_refused", credential_id=doc["_id"], error=exc.error)
+                log.error(
+                    "token_refresh_refused", credential_id=credential.credential_id, error=exc.error
+                )
                 raise ProviderUnavailableError("The provider refused the refresh") from None
-            fresh = _usable(await self._read(doc["_id"]))
-            if fresh["version"] != doc["version"]:
+            fresh = await self._read(credential.credential_id)
+            if fresh.version != credential.version:
                 return fresh
-            await self._require_reauthorization(doc, "invalid_grant")
+            await self._lost(credential, "invalid_grant")
         except ProviderUnavailable as exc:
-            log.warning("token_refresh_unavailable", credential_id=doc["_id"], reason=str(exc))
-            raise ProviderUnavailableError("The identity provider is unavailable") from None
-        try:
-            return await self._store(doc, tokens.keeping_refresh_token(refresh_token))
-        except _VersionMoved:
-            return _usable(await self._read(doc["_id"]))
-
-    async def _client(self, doc: Document) -> OAuthClient:
-        try:
-            return await profiles.resolve_client(
-                self._ctx, doc["app_id"], doc["integration"], profiles.profile_ref(doc["profile"])
+            log.warning(
+                "token_refresh_unavailable", credential_id=credential.credential_id, reason=str(exc)
             )
-        except CredentialNotFound:
-            raise
-        except Exception as exc:
+            raise ProviderUnavailableError("The identity provider is unavailable") from None
+        except Undecryptable:
+            await self._lost(credential, "undecryptable")
+        rotated = credential.rotate(tokens, self._clock())
+        try:
+            await self._uow.run(lambda tx: _store(tx, rotated))
+        except VersionConflict:
+            return await self._read(credential.credential_id)
+        log.info("credential_refreshed", credential_id=credential.credential_id)
+        return rotated.after
+
+    async def _client(self, credential: Credential) -> OAuthClient:
+        try:
+            return await self._profiles.client(
+                credential.app_id, credential.integration, credential.profile
+            )
+        except ProblemError as exc:
             log.error(
-                "refresh_profile_unusable", credential_id=doc["_id"], error=type(exc).__name__
+                "refresh_profile_unusable", credential_id=credential.credential_id, code=exc.code
             )
             raise ProviderUnavailableError("The credential's profile cannot be used") from None
 
-    async def _store(self, doc: Document, tokens: TokenSet) -> Document:
-        ctx, credential_id = self._ctx, doc["_id"]
-        now = utc_now()
-        changes: dict[str, Any] = {
-            "access_token": ctx.vault.seal(tokens.access_token, credential_id, "access_token"),
-            "refresh_token": (
-                ctx.vault.seal(tokens.refresh_token, credential_id, "refresh_token")
-                if tokens.refresh_token
-                else None
-            ),
-            "expires_at": tokens.expires_at,
-            "scopes": list(tokens.scopes),
-            "last_refreshed_at": now,
-            "tokens_obtained_at": now,
-            "updated_at": now,
-            "version": doc["version"] + 1,
-        }
-
-        async def work(tx: Transaction) -> None:
-            result = await tx.db[CREDENTIALS].update_one(
-                {"_id": credential_id, "version": doc["version"], "status": "active"},
-                {"$set": changes},
-                session=tx.session,
-            )
-            if result.modified_count != 1:
-                raise _VersionMoved
-            tx.publish(
-                CredentialRefreshed(
-                    credential_id=credential_id,
-                    app_id=doc["app_id"],
-                    integration=doc["integration"],
-                    subject=subject_from(doc["subject"]),
-                    expires_at=tokens.expires_at or now,
-                )
-            )
-
-        await ctx.uow.run(work)
-        log.info("credential_refreshed", credential_id=credential_id)
-        return {**doc, **changes}
-
-    async def _require_reauthorization(self, doc: Document, reason: str) -> NoReturn:
-        async def work(tx: Transaction) -> None:
-            result = await tx.db[CREDENTIALS].update_one(
-                {"_id": doc["_id"], "version": doc["version"], "status": "active"},
-                {
-                    "$set": {
-                        "status": "reauthorization_required",
-                        "updated_at": utc_now(),
-                        "version": doc["version"] + 1,
-                    }
-                },
-                session=tx.session,
-            )
-            if result.modified_count == 1:
-                tx.publish(
-                    CredentialReauthorizationRequired(
-                        credential_id=doc["_id"],
-                        app_id=doc["app_id"],
-                        integration=doc["integration"],
-                        subject=subject_from(doc["subject"]),
-                        reason=reason,
-                    )
-                )
-
-        await self._ctx.uow.run(work)
-        log.warning("credential_reauthorization_required", credential_id=doc["_id"], reason=reason)
+    async def _lost(self, credential: Credential, reason: str) -> NoReturn:
+        """Mark the credential as needing a new consent (once, with its event) and refuse."""
+        lost = credential.require_reauthorization(reason, self._clock())
+        if lost.changed:
+            try:
+                await self._uow.run(lambda tx: _store(tx, lost))
+            except VersionConflict:
+                log.info("reauthorization_raced", credential_id=credential.credential_id)
+        log.warning(
+            "credential_reauthorization_required",
+            credential_id=credential.credential_id,
+            reason=reason,
+        )
         raise ReauthorizationRequired("The provider no longer accepts this credential")
+
+
+async def _store(tx: Tx, transition: Transition[Credential]) -> None:
+    await tx.repos.credentials.save(transition.after)
+    tx.publish_all(transition.events)
