@@ -28,7 +28,15 @@ const CONFLUENCE_SCOPES = [
   'read:confluence-content.summary',
   'read:confluence-space.summary',
   'search:confluence',
+  // Granular scopes, the ones Confluence REST v2 documents.
+  'read:page:confluence',
+  'write:page:confluence',
+  'delete:page:confluence',
+  'read:space:confluence',
+  'read:comment:confluence',
+  'write:comment:confluence',
 ];
+const JIRA_SCOPES = ['read:jira-work', 'write:jira-work'];
 
 // In-memory storage for every oidc-provider model. The bundled MemoryAdapter is an LRU capped
 // at 1000 entries, which would silently forget grants in a long `make run`; this one also gives
@@ -130,7 +138,7 @@ const configuration = {
   // Non-OIDC scopes must be listed here: oidc-provider only grants (and puts in the token
   // response `scope`) scopes it knows, either these or a resource server's. Listing them makes
   // the devInteractions consent add them to the grant as "missing OIDC scopes".
-  scopes: ['openid', 'offline_access', ...CONFLUENCE_SCOPES],
+  scopes: ['openid', 'offline_access', ...CONFLUENCE_SCOPES, ...JIRA_SCOPES],
   claims: { openid: ['sub'] },
   extraParams: {
     async audience(_ctx, value) {

@@ -107,4 +107,13 @@ def stop(name: str, state_dir: Path, timeout: float = 15.0) -> bool:
     if pid_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+    _reap(pid)
     return True
+
+
+def _reap(pid: int) -> None:
+    """Collect a child's exit status, so its Popen does not report it still running."""
+    for proc in [p for p in _SPAWNED if p.pid == pid]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        _SPAWNED.remove(proc)
