@@ -19,6 +19,7 @@ setup:
 	@$(UV) sync --frozen --quiet
 	@if [ -f $(IDP_DIR)/package-lock.json ] && [ ! -d $(IDP_DIR)/node_modules ]; then \
 		npm ci --prefix $(IDP_DIR) --no-audit --no-fund --loglevel=error; fi
+	@if [ -f tools/asyncapi/package-lock.json ] && [ ! -d tools/asyncapi/node_modules ]; then npm ci --prefix tools/asyncapi --no-audit --no-fund --loglevel=error; fi
 
 infra: setup
 	@$(UV) run --frozen python -m devinfra up >/dev/null
