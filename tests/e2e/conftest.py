@@ -142,6 +142,9 @@ async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         "PUBLIC_BASE_URL": public_base_url,
         "CONFLUENCE_CLIENT_ID": SYSTEM_CLIENT_ID,
         "CONFLUENCE_CLIENT_SECRET": SYSTEM_CLIENT_SECRET,
+        # One Atlassian OAuth app may serve both products, as the platform's does.
+        "JIRA_CLIENT_ID": SYSTEM_CLIENT_ID,
+        "JIRA_CLIENT_SECRET": SYSTEM_CLIENT_SECRET,
         "ATLASSIAN_AUTH_BASE_URL": idp.base_url,
         "ATLASSIAN_API_BASE_URL": atlassian.base_url,
         "ALLOW_INSECURE_PROVIDER_URLS": "true",

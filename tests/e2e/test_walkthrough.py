@@ -147,7 +147,7 @@ async def test_skip_for_now_then_installing_later_works_the_same(
     await configured(client, app_id)
 
     async def installable() -> Any:
-        items = await client.app_templates(app_id)
+        items = [i for i in await client.app_templates(app_id) if i["integration"] == "confluence"]
         return all(item["installable"] and not item["installed"] for item in items) and items
 
     templates = await eventually(installable, timeout=15)
@@ -155,3 +155,39 @@ async def test_skip_for_now_then_installing_later_works_the_same(
     installation = await client.install_when_installable(app_id, "confluence.create_content")
     again = await client.install(app_id, "confluence.create_content", expect=200)
     assert again == installation
+
+
+async def test_jira_is_configured_consented_and_installed_as_data_like_confluence(
+    system: System, client: PlatformClient
+) -> None:
+    app_id = new_app()
+    await client.register_app(app_id, "enterprise")
+    started = await client.configure(
+        app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}, integration="jira"
+    )
+    page = await client.consent(
+        started["authorization"]["authorization_url"], cloud_id=SITES[1]["id"]
+    )
+    assert page.status == 200, page.text
+
+    async def jira_connected() -> Any:
+        state = await client.integration(app_id, "jira")
+        return state if state["connection"]["status"] == "connected" else None
+
+    assert (await eventually(jira_connected, timeout=15))["state"] == "configured"
+    assert (await client.integration(app_id))["state"] == "available"
+
+    installation = await client.install_when_installable(app_id, "jira.create_issue")
+    task = await client.dialog_task(app_id, installation["dialog_task_id"])
+    services = [node for node in task["nodes"] if node["type"] == "service"]
+    assert services and all(
+        node["auth"] == {"integration": "jira", "authorization_type": "pre_authorize"}
+        for node in services
+    )
+
+    token = await client.access_token(app_id, {"type": "app"}, integration="jira")
+    assert token["resource"]["cloud_id"] == SITES[1]["id"]
+    assert token["resource"]["api_base_url"] == (
+        f"{system.atlassian.base_url}/ex/jira/{SITES[1]['id']}"
+    )
+    assert {"read:jira-work", "write:jira-work"} <= set(token["scopes"])

@@ -1,9 +1,10 @@
 """Stand-ins for Atlassian during `make run`: the identity provider and the Atlassian API.
 
-With no Atlassian account, the system profile points at a local oidc-provider (serving
-Atlassian's OAuth paths, with a registered confidential client) and at an Atlassian-shaped API
-with two sites. When `CONFLUENCE_CLIENT_ID` is set in the environment (a real Atlassian OAuth
-app), the stand-ins stay off and the services talk to Atlassian itself.
+With no Atlassian account, the system profiles (Confluence's and Jira's: one Atlassian OAuth
+app serves both) point at a local oidc-provider (serving Atlassian's OAuth paths, with a
+registered confidential client) and at an Atlassian-shaped API with two sites. When
+`CONFLUENCE_CLIENT_ID` is set in the environment (a real Atlassian OAuth app), the stand-ins
+stay off and the services talk to Atlassian itself.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from devinfra.atlassian_fake import AtlassianFakeProcess
 from devinfra.idp import IdentityProvider
 from devinfra.process import port_open, read_pid, stop
 
-LOCAL_CLIENT_ID = "local-confluence-app"
+LOCAL_CLIENT_ID = "local-atlassian-app"
 IDP_NAME = "idp"
 # Two sites, so a consent shows the site picker as a real multi-site Atlassian account does.
 LOCAL_SITES = [
@@ -70,6 +71,8 @@ def start_standins(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
         "PUBLIC_BASE_URL": public_base_url(env),
         "CONFLUENCE_CLIENT_ID": LOCAL_CLIENT_ID,
         "CONFLUENCE_CLIENT_SECRET": env["LOCAL_IDP_CLIENT_SECRET"],
+        "JIRA_CLIENT_ID": LOCAL_CLIENT_ID,
+        "JIRA_CLIENT_SECRET": env["LOCAL_IDP_CLIENT_SECRET"],
         "ATLASSIAN_AUTH_BASE_URL": idp.base_url,
         "ATLASSIAN_API_BASE_URL": atlassian.base_url,
         "ALLOW_INSECURE_PROVIDER_URLS": "true",
