@@ -18,7 +18,6 @@ from aiohttp import web
 from auth_service import __version__
 from auth_service.adapters.hooks import Hooks
 from auth_service.adapters.leases import Leases
-from auth_service.adapters.outbound_http import create_provider_session
 from auth_service.adapters.provider_client import RetryPolicy, TokenEndpointClient
 from auth_service.adapters.repositories import INDEXES, repositories_with
 from auth_service.adapters.vault import Vault
@@ -39,6 +38,7 @@ from platform_core.app import (
     create_service_app,
     unit_of_work,
 )
+from platform_core.outbound_http import create_provider_session
 
 PROVIDER_CONNECTIONS = 100
 

@@ -15,16 +15,16 @@ from typing import Any
 
 import aiohttp
 
-from auth_service.adapters.outbound_http import (
+from auth_service.domain.authorization import Site
+from auth_service.domain.errors import ProviderUnavailable
+from auth_service.domain.providers import Provider
+from auth_service.domain.secrets import Secret
+from platform_core.outbound_http import (
     OutboundError,
     parse_json_document,
     read_bounded,
     request,
 )
-from auth_service.domain.authorization import Site
-from auth_service.domain.errors import ProviderUnavailable
-from auth_service.domain.providers import Provider
-from auth_service.domain.secrets import Secret
 
 MAX_SITES_BYTES = 256 * 1024
 MAX_SITES = 500

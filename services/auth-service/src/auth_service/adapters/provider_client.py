@@ -20,14 +20,6 @@ from typing import Any
 
 import aiohttp
 
-from auth_service.adapters.outbound_http import (
-    DestinationRefused,
-    MalformedResponse,
-    ResponseTooLarge,
-    parse_json_object,
-    read_bounded,
-    request,
-)
 from auth_service.domain.credential import TokenSet
 from auth_service.domain.errors import ProviderRefused, ProviderUnavailable
 from auth_service.domain.oauth import (
@@ -41,6 +33,14 @@ from auth_service.domain.profiles import OAuthClient
 from auth_service.domain.secrets import Secret
 from platform_core.contract_types import utc_now
 from platform_core.logs import get_logger
+from platform_core.outbound_http import (
+    DestinationRefused,
+    MalformedResponse,
+    ResponseTooLarge,
+    parse_json_object,
+    read_bounded,
+    request,
+)
 
 log = get_logger("auth_service.provider")
 

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
 
-from auth_service.domain.addresses import (
+from platform_core.addresses import (
     MAX_URL_LENGTH,
     AddressClass,
     allowed,

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from auth_service.adapters.outbound_http import (
+from platform_core.outbound_http import (
     MAX_JSON_DEPTH,
     DestinationRefused,
     GuardedResolver,
@@ -47,16 +47,6 @@ from auth_service.adapters.outbound_http import (
 
 MEGABYTE = 1 << 20
 TLS_NAMES = ("rebind.test", "idp.test")
-
-
-@pytest.fixture
-def _clean_provider() -> None:
-    """Overrides the auth suite's autouse fixture: no identity provider is involved here."""
-
-
-@pytest.fixture
-def _scan_after_each_test() -> None:
-    """Overrides the auth suite's autouse fixture: nothing here writes to a database."""
 
 
 @pytest.fixture(autouse=True)

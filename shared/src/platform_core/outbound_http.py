@@ -1,6 +1,8 @@
-"""Outbound HTTP to identity providers, which a tenant admin's profile cannot aim inward.
+"""Outbound HTTP to providers (identity providers, their APIs), which cannot be aimed inward.
 
-Owns the provider `aiohttp.ClientSession` and what it may reach (`domain.addresses` decides):
+A tenant admin's profile chooses token URLs, so auth-service's calls must never reach an
+internal address; template-service's calls to a provider's API follow the same rules. Owns the
+provider `aiohttp.ClientSession` and what it may reach (`platform_core.addresses` decides):
 a name is judged by every address it resolves to, inside the connector's resolver, and the
 connector connects to exactly those addresses with no DNS cache in between, so a later
 re-resolution (DNS rebinding) is judged again before it is used; an IP literal, which aiohttp
@@ -29,7 +31,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from auth_service.domain.addresses import (
+from platform_core.addresses import (
     allowed,
     check_destination,
     check_provider_destination,
