@@ -24,6 +24,7 @@ from platform_core.broker import Broker
 from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, Subscription
 from platform_core.logs import configure_logging, get_logger
 from platform_core.middleware import (
+    AUDIENCE_KEY,
     JWT_SECRET_KEY,
     authenticate,
     problem_responses,
@@ -136,6 +137,7 @@ def create_http_app(
     )
     app[MAX_BODY_KEY] = settings.max_body_bytes
     app[JWT_SECRET_KEY] = settings.platform_jwt_secret.get_secret_value()
+    app[AUDIENCE_KEY] = service
     app[METRICS_KEY] = metrics_registry
     app[VERSION_KEY] = version
     app[SERVICE_KEY] = service

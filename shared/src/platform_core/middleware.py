@@ -35,6 +35,7 @@ RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
+AUDIENCE_KEY = web.AppKey("audience", str)  # this service's name, as tokens' `aud` names it
 API_PREFIX = "/v1/"
 
 log = get_logger("platform_core.http")
@@ -106,5 +107,7 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Send Authorization: Bearer <token>")
-        request[CALLER_KEY] = verify_token(token.strip(), request.app[JWT_SECRET_KEY])
+        request[CALLER_KEY] = verify_token(
+            token.strip(), request.app[JWT_SECRET_KEY], request.app[AUDIENCE_KEY]
+        )
     return await handler(request)

@@ -1,8 +1,9 @@
 """Service-to-service authentication: the HS256 JWTs of contract §0.
 
-`verify_token` turns a bearer token into a `Caller` or raises `Unauthenticated`; routes then ask
-the caller for a scope (`require_scope`) and an app (`require_app`), which raise `Forbidden`.
-`mint_token` is the one way callers and tests make such tokens.
+`verify_token` turns a bearer token into a `Caller` or raises `Unauthenticated` (also when the
+token names audiences and this service is not one of them); routes then ask the caller for a
+scope (`require_scope`) and an app (`require_app`), which raise `Forbidden`. `mint_token` is the
+one way callers and tests make such tokens.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Scope(StrEnum):
     READ = "integrations:read"
     WRITE = "integrations:write"
     ISSUE_TOKENS = "tokens:issue"
+    RUN_ACTIONS = "actions:run"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Caller:
     subject: str
     scopes: frozenset[str]
     app_ids: frozenset[str] | None
+    user_id: str | None = None
 
     def require_scope(self, scope: Scope) -> None:
         if scope.value not in self.scopes:
@@ -41,26 +44,43 @@ class Caller:
             raise Forbidden("This token may not act on that app")
 
 
-def verify_token(token: str, secret: str) -> Caller:
+def verify_token(token: str, secret: str, audience: str | None = None) -> Caller:
+    """The token's caller; with `audience`, a token naming other audiences only is refused."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub"], "verify_aud": False},
             leeway=CLOCK_LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("The token is not valid") from None
+    if audience is not None:
+        _require_audience(claims.get("aud"), audience)
     return _caller_from(claims)
+
+
+def _require_audience(aud: object, audience: str) -> None:
+    """Contract §0: without `aud` every service accepts the token; with it, only those named."""
+    if aud is None:
+        return
+    named = [aud] if isinstance(aud, str) else aud
+    if not isinstance(named, list) or not all(isinstance(a, str) for a in named):
+        raise Unauthenticated("The token's aud must be a string or a list of strings")
+    if audience not in named:
+        raise Unauthenticated("The token is not for this service")
 
 
 def _caller_from(claims: dict[str, object]) -> Caller:
     subject, scope, app_ids = claims.get("sub"), claims.get("scope", ""), claims.get("app_ids")
+    user_id = claims.get("user_id")
     if not isinstance(subject, str) or not isinstance(scope, str):
         raise Unauthenticated("The token's sub and scope must be strings")
+    if user_id is not None and not (isinstance(user_id, str) and 0 < len(user_id) <= 255):
+        raise Unauthenticated("The token's user_id must be a string")
     if app_ids is not None and not (
         isinstance(app_ids, list) and all(isinstance(a, str) for a in app_ids)
     ):
@@ -69,6 +89,7 @@ def _caller_from(claims: dict[str, object]) -> Caller:
         subject=subject,
         scopes=frozenset(scope.split()),
         app_ids=frozenset(app_ids) if app_ids is not None else None,
+        user_id=user_id,
     )
 
 
@@ -79,6 +100,8 @@ def mint_token(
     *,
     app_ids: Iterable[str] | None = None,
     ttl_seconds: int = 300,
+    audience: Iterable[str] | None = None,
+    user_id: str | None = None,
 ) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
@@ -89,4 +112,8 @@ def mint_token(
     }
     if app_ids is not None:
         claims["app_ids"] = list(app_ids)
+    if audience is not None:
+        claims["aud"] = list(audience)
+    if user_id is not None:
+        claims["user_id"] = user_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
