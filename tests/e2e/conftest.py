@@ -162,7 +162,13 @@ async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     )
     template = ServiceProcess(
         "template_service",
-        {**_env(infra, run_id, "template-service"), "AUTH_SERVICE_URL": auth_url},
+        {
+            **_env(infra, run_id, "template-service"),
+            "AUTH_SERVICE_URL": auth_url,
+            "ATLASSIAN_API_BASE_URL": atlassian.base_url,
+            "ALLOW_INSECURE_PROVIDER_URLS": "true",
+            "PROVIDER_BACKOFF_SECONDS": "0.05",
+        },
         logs / "template.log",
     )
     started: list[ServiceProcess] = []

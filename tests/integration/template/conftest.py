@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from devinfra.process import free_port
 from integration_manifests import load_integrations
 from platform_core.broker import Broker
 from platform_core.contract_types import AuthorizationType, SystemProfileRef
@@ -58,9 +60,52 @@ async def running_service(settings: TemplateSettings, token: str) -> AsyncIterat
         yield Service(client, app, {"Authorization": f"Bearer {token}"}, settings.event_queue)
 
 
+@dataclass
+class AuthStub:
+    """The one auth-service answer these tests need: what the app's credential was granted."""
+
+    port: int
+    granted: list[str] = field(default_factory=lambda: list(CONFLUENCE_SCOPES))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def credentials(self, request: web.Request) -> web.Response:
+        credential = {"subject": {"type": "app"}, "status": "active", "scopes": self.granted}
+        return web.json_response({"items": [credential], "next_cursor": None})
+
+
+CONFLUENCE_SCOPES = (
+    "read:page:confluence",
+    "write:page:confluence",
+    "read:space:confluence",
+    "write:comment:confluence",
+    "search:confluence",
+    "offline_access",
+)
+
+
 @pytest.fixture
-def template_settings(service_settings: Callable[[str], dict[str, object]]) -> TemplateSettings:
-    return TemplateSettings(**service_settings("template-service"))  # type: ignore[arg-type]
+async def auth_stub() -> AsyncIterator[AuthStub]:
+    stub = AuthStub(free_port())
+    app = web.Application()
+    app.router.add_get("/v1/apps/{app_id}/credentials", stub.credentials)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", stub.port).start()
+    yield stub
+    await runner.cleanup()
+
+
+@pytest.fixture
+def template_settings(
+    service_settings: Callable[[str], dict[str, object]], auth_stub: AuthStub
+) -> TemplateSettings:
+    return TemplateSettings(
+        **service_settings("template-service"),  # type: ignore[arg-type]
+        auth_service_url=auth_stub.url,
+    )
 
 
 @pytest.fixture

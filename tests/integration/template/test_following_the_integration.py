@@ -111,11 +111,16 @@ async def test_events_delivered_three_times_change_nothing_more(
     assert await service.task(app_id, task_id) == active
     status, tasks = await service.call("GET", f"/v1/apps/{app_id}/dialog-tasks")
     assert (status, len(tasks["items"])) == (200, 1)
-    await tap.wait_for_type("template.installed")
-    assert [e["type"] for e in tap.events if e["subject"] == app_id] == [
+    await tap.wait_for_type("dialog_task.updated", count=2)
+    # Contract v2: the disable and the enable each announce the task's binding change, once.
+    ours = [e for e in tap.events if e["subject"] == app_id]
+    assert [e["type"] for e in ours] == [
         "dialog_task.created",
         "template.installed",
+        "dialog_task.updated",
+        "dialog_task.updated",
     ]
+    assert [e["data"]["status"] for e in ours[2:]] == ["integration_disabled", "active"]
 
 
 async def test_a_late_event_older_than_the_last_change_is_ignored(

@@ -89,7 +89,7 @@ def test_the_read_model_is_installable_only_while_configured_and_enabled() -> No
     state = unknown_integration("app-1", "confluence")
     assert not state.installable and state.binding() is None
 
-    configured = state.configure("user_authorize", NOW)
+    configured = state.configure("user_authorize", None, NOW)
     assert configured.binding() == AuthBinding(
         integration="confluence", authorization_type="user_authorize"
     )
@@ -100,10 +100,10 @@ def test_the_read_model_is_installable_only_while_configured_and_enabled() -> No
     removed = configured.remove(later)
     assert not removed.installable
     assert not removed.enable(later + timedelta(seconds=1)).installable
-    assert removed.configure("pre_authorize", later + timedelta(seconds=1)).installable
+    assert removed.configure("pre_authorize", None, later + timedelta(seconds=1)).installable
 
 
 def test_an_event_older_than_the_last_change_changes_nothing() -> None:
-    configured = unknown_integration("app-1", "confluence").configure("pre_authorize", NOW)
+    configured = unknown_integration("app-1", "confluence").configure("pre_authorize", None, NOW)
     assert configured.disable(NOW - timedelta(seconds=1)) == configured
     assert configured.disable(NOW).installable is False

@@ -1,10 +1,12 @@
 """`make demo`: the whole story against the running system, told step by step.
 
-It plays every role in turn: the admin configuring Confluence for a Developer app with the
-platform's own OAuth app, a browser consenting at the identity provider and choosing a site,
-a subscriber on RabbitMQ seeing `integration.configured`, the admin installing "Create
-Content", a platform service fetching an access token; then an app whose end users authorize
-themselves, and a Trial app being refused. Any surprise ends it with a non-zero exit.
+It plays every role in turn: the admin looking at the catalog (Confluence and Jira, both as
+data) and configuring Confluence for a Developer app with the platform's own OAuth app, a
+browser consenting at the identity provider and choosing a site, a subscriber on RabbitMQ
+seeing `integration.configured`, the admin installing "Create Content", a platform service
+fetching an access token; then an app whose end users authorize themselves, and a Trial app
+being refused. It ends by running "Create Content" as the bot would and printing its message
+with the link to the new page. Any surprise ends it with a non-zero exit.
 """
 
 from __future__ import annotations
@@ -72,7 +74,14 @@ async def wait_configured(client: PlatformClient, app_id: str) -> dict[str, Any]
     raise UnexpectedAnswer(f"{app_id} never became configured: {state}")
 
 
-async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any]) -> None:
+async def catalog(client: PlatformClient) -> None:
+    say("The catalog lists every integration folder")
+    for entry in await client.catalog():
+        scopes = ", ".join(entry["default_scopes"])
+        print(f"    - {entry['integration']:11} {entry['display_name']}: {scopes}")
+
+
+async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any]) -> tuple[str, str]:
     app_id = f"demo-dev-{uuid.uuid4().hex[:6]}"
     say("Register a Developer app", app_id)
     await client.register_app(app_id, "developer", "Demo (Developer)")
@@ -113,6 +122,23 @@ async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any])
     token = await client.access_token(app_id, {"type": "app"})
     print(f"    site {token['resource']['site_url']}, expires {token['expires_at']}")
     print(f"    api base {token['resource']['api_base_url']}")
+    return app_id, installation["dialog_task_id"]
+
+
+async def run_create_content(client: PlatformClient, app_id: str, dialog_task_id: str) -> None:
+    entities = {
+        "contentType": "page",
+        "spaceKey": "ENG",
+        "contentTitle": f"Demo page {uuid.uuid4().hex[:6]}",
+        "contentBody": "<p>Written by the bot.</p>",
+    }
+    say('The bot runs "Create Content"', json.dumps(entities))
+    run = await client.run(app_id, dialog_task_id, entities)
+    for step in run["steps"]:
+        print(f"    - {step['type']:8} {step['node']}: {step['status']}")
+    check(run["status"] == "succeeded", f"the run ended {run['status']}: {run['steps']}")
+    for message in run["messages"]:
+        print(f"    {message}")
 
 
 async def user_authorized_app(client: PlatformClient) -> None:
@@ -162,10 +188,12 @@ async def run() -> None:
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             client = PlatformClient(session, urls, secrets["PLATFORM_JWT_SECRET"])
-            await pre_authorized_app(client, events)
+            await catalog(client)
+            app_id, dialog_task_id = await pre_authorized_app(client, events)
             session.cookie_jar.clear()
             await user_authorized_app(client)
             await trial_app(client)
+            await run_create_content(client, app_id, dialog_task_id)
     finally:
         await connection.close()
     say("Done: every step answered as expected")

@@ -65,6 +65,10 @@ class PlatformClient:
         )
         return result
 
+    async def catalog(self) -> list[Json]:
+        result: Json = await self.call("GET", f"{self.urls.integration}/v1/integrations")
+        return list(result["items"])
+
     async def integration(self, app_id: str, integration: str = "confluence") -> Json:
         url = f"{self.urls.integration}/v1/apps/{app_id}/integrations/{integration}"
         result: Json = await self.call("GET", url)
@@ -138,6 +142,32 @@ class PlatformClient:
         url = f"{self.urls.template}/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}"
         result: Json = await self.call("GET", url)
         return result
+
+    async def run(
+        self,
+        app_id: str,
+        dialog_task_id: str,
+        entities: Json,
+        *,
+        subject: Json | None = None,
+        idempotency_key: str | None = None,
+        expect: int | tuple[int, ...] = 201,
+    ) -> Json:
+        url = f"{self.urls.template}/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}/runs"
+        body: Json = {"entities": entities}
+        if subject is not None:
+            body["subject"] = subject
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        result: Json = await self.call(
+            "POST", url, body, expect=expect, scopes=(Scope.RUN_ACTIONS,)
+        )
+        return result
+
+    async def runs(self, app_id: str, dialog_task_id: str) -> list[Json]:
+        url = f"{self.urls.template}/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}/runs"
+        result: Json = await self.call("GET", url)
+        return list(result["items"])
 
     async def app_templates(self, app_id: str) -> list[Json]:
         result: Json = await self.call("GET", f"{self.urls.template}/v1/apps/{app_id}/templates")

@@ -109,6 +109,7 @@ async def log_requests(request: web.Request, handler: Handler) -> web.StreamResp
     entry: dict[str, Any] = {
         "method": request.method,
         "path": request.path,
+        "raw_path": request.raw_path.split("?", 1)[0],
         "query": dict(request.query),
         "json": body,
         "authorization": request.headers.get("Authorization", "").partition(" ")[0] or None,

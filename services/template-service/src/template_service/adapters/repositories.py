@@ -9,6 +9,7 @@ session (a unit of work's transaction) or to none (queries).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -18,16 +19,22 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from platform_core.api import PageQuery
+from platform_core.domain import VersionConflict
 from platform_core.mongo import Document, IndexSpec
 from platform_core.paging import Page, find_page
 from template_service.domain.dialog_task import DialogTask
 from template_service.domain.errors import AlreadyInstalled
 from template_service.domain.installation import Installation
 from template_service.domain.integration_state import IntegrationState
+from template_service.domain.run import Run
+from template_service.service_layer.ports import UserLink
 
 INTEGRATION_STATES = "integration_states"
 INSTALLATIONS = "installations"
 DIALOG_TASKS = "dialog_tasks"
+RUNS = "runs"
+USER_LINKS = "user_links"
+RUN_RETENTION = timedelta(days=30)
 
 INDEXES = (
     IndexSpec(
@@ -49,7 +56,32 @@ INDEXES = (
         [("app_id", ASCENDING), ("integration", ASCENDING)],
         "dialog_tasks_by_integration",
     ),
+    IndexSpec(
+        RUNS,
+        [("app_id", ASCENDING), ("dialog_task_id", ASCENDING), ("idempotency_key", ASCENDING)],
+        "one_run_per_idempotency_key",
+        {"unique": True, "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
+    ),
+    IndexSpec(
+        RUNS, [("app_id", ASCENDING), ("dialog_task_id", ASCENDING), ("_id", ASCENDING)], "runs"
+    ),
+    IndexSpec(
+        USER_LINKS, [("expires_at", ASCENDING)], "user_link_expiry", {"expireAfterSeconds": 0}
+    ),
 )
+
+
+def run_indexes(retention: timedelta = RUN_RETENTION) -> tuple[IndexSpec, ...]:
+    """The runs' retention TTL, from RUN_RETENTION_DAYS."""
+    return (
+        IndexSpec(
+            RUNS,
+            [("started_at", ASCENDING)],
+            "run_expiry",
+            {"expireAfterSeconds": int(retention.total_seconds())},
+        ),
+    )
+
 
 M = TypeVar("M", bound=BaseModel)
 Session = AsyncClientSession | None
@@ -184,11 +216,77 @@ def _task_doc(task: DialogTask) -> Document:
     return {"_id": task.dialog_task_id, **task.model_dump(), "integration": task.integration}
 
 
+class RunRepository:
+    def __init__(self, db: AsyncDatabase[Document], session: Session) -> None:
+        self._runs = db[RUNS]
+        self._session = session
+
+    async def claim(self, run: Run) -> Run | None:
+        try:
+            await self._runs.insert_one(_run_doc(run), session=self._session)
+        except DuplicateKeyError:
+            return None
+        return run
+
+    async def get(self, app_id: str, dialog_task_id: str, run_id: str) -> Run | None:
+        return await self._one({"_id": run_id, "app_id": app_id, "dialog_task_id": dialog_task_id})
+
+    async def by_key(self, app_id: str, dialog_task_id: str, key: str) -> Run | None:
+        return await self._one(
+            {"app_id": app_id, "dialog_task_id": dialog_task_id, "idempotency_key": key}
+        )
+
+    async def save(self, run: Run) -> None:
+        result = await self._runs.replace_one(
+            {"_id": run.run_id, "version": run.version - 1}, _run_doc(run), session=self._session
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(run.run_id)
+
+    async def page(self, app_id: str, dialog_task_id: str, query: PageQuery) -> Page[Run]:
+        where = {"app_id": app_id, "dialog_task_id": dialog_task_id}
+        return await find_page(self._runs, where, query, lambda d: _model(Run, d), self._session)
+
+    async def _one(self, where: dict[str, str]) -> Run | None:
+        doc = await self._runs.find_one(where, session=self._session)
+        return _model(Run, doc) if doc is not None else None
+
+
+def _run_doc(run: Run) -> Document:
+    return {"_id": run.run_id, **run.model_dump()}
+
+
+class UserLinkRepository:
+    def __init__(self, db: AsyncDatabase[Document], session: Session) -> None:
+        self._links = db[USER_LINKS]
+        self._session = session
+
+    async def get(self, app_id: str, integration: str, user_id: str) -> UserLink | None:
+        doc = await self._links.find_one(
+            {"_id": _link_key(app_id, integration, user_id)}, session=self._session
+        )
+        if doc is None:
+            return None
+        return UserLink(**{k: v for k, v in doc.items() if k != "_id"})
+
+    async def put(self, link: UserLink) -> None:
+        key = _link_key(link.app_id, link.integration, link.user_id)
+        await self._links.replace_one(
+            {"_id": key}, {"_id": key, **vars(link)}, upsert=True, session=self._session
+        )
+
+
+def _link_key(app_id: str, integration: str, user_id: str) -> str:
+    return f"{app_id}/{integration}/{user_id}"
+
+
 @dataclass(frozen=True)
 class MongoRepositories:
     integrations: IntegrationStateRepository
     installations: InstallationRepository
     tasks: DialogTaskRepository
+    runs: RunRepository
+    user_links: UserLinkRepository
 
 
 def repositories(db: AsyncDatabase[Document], session: Session) -> MongoRepositories:
@@ -196,4 +294,6 @@ def repositories(db: AsyncDatabase[Document], session: Session) -> MongoReposito
         IntegrationStateRepository(db, session),
         InstallationRepository(db, session),
         DialogTaskRepository(db, session),
+        RunRepository(db, session),
+        UserLinkRepository(db, session),
     )

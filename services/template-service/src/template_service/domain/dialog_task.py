@@ -3,7 +3,8 @@
 Pure: `build_dialog_task` places the blueprint's nodes into a task (each gets an id derived from
 the task id and its name, so a rebuild gives the same ids; entity nodes get their input's
 details; transitions refer to node ids); `with_binding` binds every service node to the
-integration (status `active`) or unbinds them (`auth: null`, status `integration_disabled`).
+integration (status `active`) or unbinds them (`auth: null`, status `integration_disabled`), and
+`DialogTask.rebind` is that change as a transition raising `dialog_task.updated`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from platform_core.contract_types import UtcDateTime
+from platform_core.domain import Transition as _Transition
+from platform_core.events import DialogTaskUpdated
 from template_service.domain.nodes import (
     AuthBinding,
     BlueprintNode,
@@ -57,6 +60,18 @@ class DialogTask(Frozen):
     def definition(self) -> dict[str, Any]:
         """The task as the API shows it (and as `dialog_task.created` carries it)."""
         return self.model_dump(mode="json")
+
+    def rebind(self, binding: AuthBinding | None) -> _Transition[DialogTask]:
+        """The task bound to its integration as it now stands; announced when that changes."""
+        after = with_binding(self, binding)
+        if after == self:
+            return _Transition.unchanged("binding_unchanged", self)
+        return _Transition("rebound", self, after, (self.updated(after),))
+
+    def updated(self, after: DialogTask) -> DialogTaskUpdated:
+        return DialogTaskUpdated(
+            app_id=self.app_id, dialog_task_id=self.dialog_task_id, status=after.status
+        )
 
 
 def build_dialog_task(

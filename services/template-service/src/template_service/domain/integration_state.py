@@ -1,7 +1,8 @@
 """What template-service knows of one app's integration, kept from integration-service's events.
 
 The read model per (app_id, integration): `configured` (configured and not removed since),
-`enabled` (not disabled), and the `authorization_type` of the last configuration. Templates are
+`enabled` (not disabled), and the `authorization_type` and `profile` of the last configuration
+(a run asks auth-service for an end user's link with that profile). Templates are
 installable, and dialog tasks bound, only while it is configured and enabled. Removal keeps the
 installations (their tasks are unbound, `integration_disabled`); a later configuration binds
 them again. Each change carries the time of the event that caused it, and an event older than
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from platform_core.contract_types import AuthorizationType, UtcDateTime
+from platform_core.contract_types import AuthorizationType, ProfileRef, UtcDateTime
 from template_service.domain.nodes import AuthBinding, Frozen
 
 
@@ -22,6 +23,7 @@ class IntegrationState(Frozen):
     configured: bool = False
     enabled: bool = False
     authorization_type: AuthorizationType | None = None
+    profile: ProfileRef | None = None
     changed_at: UtcDateTime | None = None
 
     @property
@@ -33,9 +35,15 @@ class IntegrationState(Frozen):
             return None
         return AuthBinding(integration=self.integration, authorization_type=self.authorization_type)
 
-    def configure(self, authorization_type: AuthorizationType, at: datetime) -> IntegrationState:
+    def configure(
+        self, authorization_type: AuthorizationType, profile: ProfileRef | None, at: datetime
+    ) -> IntegrationState:
         return self._change(
-            at, configured=True, enabled=True, authorization_type=authorization_type
+            at,
+            configured=True,
+            enabled=True,
+            authorization_type=authorization_type,
+            profile=profile,
         )
 
     def disable(self, at: datetime) -> IntegrationState:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+)
 
 from platform_core.contract_types import AuthorizationType, IntegrationName
 from template_service.domain import expressions
@@ -127,9 +135,32 @@ class TaskMessageNode(MessageNode, Placed):
     pass
 
 
+class TaskLegacyScriptNode(Placed):
+    """A script node of a task installed from a template of the first format (JavaScript, which
+    the platform never runs): kept as stored, and refused by a run, until the task is upgraded
+    by installing its template again."""
+
+    name: NodeName
+    type: Literal["script"]
+    language: Literal["javascript"]
+    code: str
+    outputs: list[NodeName] = Field(default_factory=list)
+
+
+def _task_node_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    legacy = "code" in value if isinstance(value, dict) else isinstance(value, TaskLegacyScriptNode)
+    return "legacy_script" if kind == "script" and legacy else str(kind)
+
+
 TaskNode = Annotated[
-    TaskIntentNode | TaskEntityNode | TaskScriptNode | TaskServiceNode | TaskMessageNode,
-    Field(discriminator="type"),
+    Annotated[TaskIntentNode, Tag("intent")]
+    | Annotated[TaskEntityNode, Tag("entity")]
+    | Annotated[TaskScriptNode, Tag("script")]
+    | Annotated[TaskServiceNode, Tag("service")]
+    | Annotated[TaskMessageNode, Tag("message")]
+    | Annotated[TaskLegacyScriptNode, Tag("legacy_script")],
+    Discriminator(_task_node_kind),
 ]
 
 

@@ -6,11 +6,17 @@ from aiohttp import web
 
 from platform_core.api import ApiRoutes, PageQuery, Reply
 from platform_core.paging import page_of
+from platform_core.service_auth import Scope
 from template_service.domain.errors import (
+    AuthServiceUnavailable,
     ConcurrentChange,
     DialogTaskNotFound,
     InstallationNotFound,
+    InsufficientScope,
+    IntegrationDisabled,
     IntegrationNotConfigured,
+    RunInProgress,
+    RunNotFound,
     TemplateNotFound,
 )
 from template_service.entrypoints.schemas import (
@@ -23,6 +29,11 @@ from template_service.entrypoints.schemas import (
     InstallationPage,
     InstallationPath,
     InstallBody,
+    RunIn,
+    RunOut,
+    RunPage,
+    RunPath,
+    RunsPath,
     TemplateOut,
     TemplatePage,
     TemplatePath,
@@ -31,12 +42,14 @@ from template_service.entrypoints.schemas import (
 from template_service.service_layer.installations import Installations
 from template_service.service_layer.ports import Units
 from template_service.service_layer.queries import Queries
+from template_service.service_layer.runs import Runs
 
 routes = ApiRoutes(tags=["template-service"])
 
 
 # Set by the composition root's start-up context, once MongoDB is up.
 INSTALLATIONS_KEY = web.AppKey("installations", Installations)
+RUNS_KEY = web.AppKey("runs", Runs)
 QUERIES_KEY = web.AppKey("queries", Queries)
 UOW_KEY = web.AppKey("uow", Units)
 
@@ -86,7 +99,13 @@ async def list_app_templates(
         "200 with the existing installation"
     ),
     responses={201: InstallationOut, 200: InstallationOut},
-    errors=[TemplateNotFound, IntegrationNotConfigured, ConcurrentChange],
+    errors=[
+        TemplateNotFound,
+        IntegrationNotConfigured,
+        InsufficientScope,
+        ConcurrentChange,
+        AuthServiceUnavailable,
+    ],
 )
 async def install(request: web.Request, *, path: AppPath, body: InstallBody) -> Reply:
     installation, created = await request.app[INSTALLATIONS_KEY].install(
@@ -138,3 +157,51 @@ async def list_dialog_tasks(request: web.Request, *, path: AppPath, query: PageQ
 async def get_dialog_task(request: web.Request, *, path: DialogTaskPath) -> Reply:
     task = await request.app[QUERIES_KEY].dialog_task(path.app_id, path.dialog_task_id)
     return Reply(DialogTaskOut.of(task))
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+@routes.post(
+    "/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}/runs",
+    summary=(
+        "Run the dialog task with its entities filled: script and service nodes in transition "
+        "order, then the messages (201); the same idempotency_key again answers 200 with the "
+        "first run"
+    ),
+    responses={201: RunOut, 200: RunOut},
+    scope=Scope.RUN_ACTIONS,
+    errors=[
+        DialogTaskNotFound,
+        IntegrationDisabled,
+        InsufficientScope,
+        RunInProgress,
+        AuthServiceUnavailable,
+    ],
+)
+async def start_run(request: web.Request, *, path: RunsPath, body: RunIn) -> Reply:
+    run, created = await request.app[RUNS_KEY].start(
+        path.app_id, path.dialog_task_id, body.entities, body.subject, body.idempotency_key
+    )
+    return Reply(RunOut.of(run), 201 if created else 200)
+
+
+@routes.get(
+    "/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}/runs",
+    summary="The task's runs, oldest first",
+    responses={200: RunPage},
+    errors=[DialogTaskNotFound],
+)
+async def list_runs(request: web.Request, *, path: RunsPath, query: PageQuery) -> Reply:
+    page = await request.app[RUNS_KEY].page(path.app_id, path.dialog_task_id, query)
+    return Reply(RunPage.of(page))
+
+
+@routes.get(
+    "/v1/apps/{app_id}/dialog-tasks/{dialog_task_id}/runs/{run_id}",
+    summary="One run",
+    responses={200: RunOut},
+    errors=[DialogTaskNotFound, RunNotFound],
+)
+async def get_run(request: web.Request, *, path: RunPath) -> Reply:
+    return Reply(RunOut.of(await request.app[RUNS_KEY].get(**path.model_dump())))

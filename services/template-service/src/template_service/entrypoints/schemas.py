@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from platform_core.api import AppId, PageQuery, RequestModel, ResponseModel
-from platform_core.contract_types import UtcDateTime
+from platform_core.contract_types import Subject, UtcDateTime
 from platform_core.paging import Page
 from template_service.domain.dialog_task import DialogTask, TaskSource, TaskStatus
 from template_service.domain.installation import Installation
 from template_service.domain.nodes import TaskNode, Transition
+from template_service.domain.run import AuthorizationLink, Output, Run, Step
 from template_service.domain.template import Blueprint, Template, TemplateInput
 from template_service.service_layer.queries import AppTemplate
 
@@ -82,10 +83,18 @@ class TemplatePage(ResponseModel):
 
 
 class AppTemplateOut(TemplateOut):
-    installable: bool = Field(description="The app's integration is configured (and enabled)")
+    installable: bool = Field(
+        description="The app's integration is configured and enabled, and no scope is missing"
+    )
     installed: bool
     installation_id: str | None
     dialog_task_id: str | None
+    missing_scopes: list[str] = Field(
+        description=(
+            "The template's required_scopes the app's connection lacks: the app credential's "
+            "granted scopes for pre_authorize, the profile's scopes for user_authorize"
+        )
+    )
 
     @classmethod
     def of_app(cls, view: AppTemplate) -> AppTemplateOut:
@@ -96,6 +105,7 @@ class AppTemplateOut(TemplateOut):
             installed=installation is not None,
             installation_id=installation.installation_id if installation else None,
             dialog_task_id=installation.dialog_task_id if installation else None,
+            missing_scopes=view.missing_scopes,
         )
 
 
@@ -165,3 +175,64 @@ class DialogTaskPage(ResponseModel):
         return cls(
             items=[DialogTaskOut.of(item) for item in page.items], next_cursor=page.next_cursor
         )
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+EntityValue = Annotated[str, StringConstraints(max_length=32 * 1024)] | float
+
+
+class RunsPath(RequestModel):
+    app_id: AppId
+    dialog_task_id: OpaqueId
+
+
+class RunPath(RunsPath):
+    run_id: OpaqueId
+
+
+class RunIn(RequestModel):
+    entities: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], EntityValue] = (
+        Field(default_factory=dict, max_length=100, description="The task's entities, by name")
+    )
+    subject: Subject | None = Field(
+        default=None,
+        description=(
+            "Whom the run acts for: the app for pre_authorize (the default), an end user for "
+            "user_authorize (required then)"
+        ),
+    )
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="The same key again answers the first run, calling nothing"
+    )
+
+
+class RunOut(ResponseModel):
+    run_id: str
+    dialog_task_id: str
+    app_id: str
+    status: Literal["running", "succeeded", "failed", "authorization_required"]
+    messages: list[str]
+    steps: list[Step]
+    outputs: dict[str, Output] = Field(
+        description="Each service node's answer; bodies are cut to a bounded size"
+    )
+    authorization: AuthorizationLink | None = Field(
+        description="For authorization_required: the end user's link to consent"
+    )
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, run: Run) -> RunOut:
+        return cls.model_validate(run.model_dump(exclude={"subject", "idempotency_key", "version"}))
+
+
+class RunPage(ResponseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Run]) -> RunPage:
+        return cls(items=[RunOut.of(run) for run in page.items], next_cursor=page.next_cursor)

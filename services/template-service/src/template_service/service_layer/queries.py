@@ -11,6 +11,7 @@ from template_service.domain.errors import DialogTaskNotFound, TemplateNotFound
 from template_service.domain.installation import Installation
 from template_service.domain.template import Template, TemplateCatalog
 from template_service.service_layer.ports import Units
+from template_service.service_layer.scopes import ConnectionScopes
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,14 @@ class AppTemplate:
     template: Template
     installable: bool
     installation: Installation | None
+    missing_scopes: list[str]
 
 
 class Queries:
-    def __init__(self, uow: Units, catalog: TemplateCatalog) -> None:
+    def __init__(self, uow: Units, catalog: TemplateCatalog, scopes: ConnectionScopes) -> None:
         self._uow = uow
         self._catalog = catalog
+        self._scopes = scopes
 
     def templates(self, integration: str | None = None) -> list[Template]:
         return self._catalog.all(integration)
@@ -43,11 +46,18 @@ class Queries:
         views = []
         for template in self._catalog.all(integration):
             state = states.get(template.integration)
+            usable = state is not None and state.installable
+            missing = (
+                await self._scopes.missing(template, state, strict=False)
+                if usable and state is not None
+                else []
+            )
             views.append(
                 AppTemplate(
                     template=template,
-                    installable=state is not None and state.installable,
+                    installable=usable and not missing,
                     installation=installed.get(template.template_id),
+                    missing_scopes=missing,
                 )
             )
         return views

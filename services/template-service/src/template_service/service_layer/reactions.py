@@ -3,8 +3,9 @@
 Each handler runs inside the consumer's transaction, beside the processed-event record, so a
 redelivered event changes nothing. It updates the (app, integration) state, then re-binds that
 app's dialog tasks of the integration: bound (`active`) while it is configured and enabled,
-unbound (`integration_disabled`, service nodes with `auth: null`) otherwise. A removed
-integration keeps its installations; their tasks stay unbound until it is configured again.
+unbound (`integration_disabled`, service nodes with `auth: null`) otherwise, each change
+announced with `dialog_task.updated`. A removed integration keeps its installations; their
+tasks stay unbound until it is configured again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from platform_core.events import (
     IntegrationRemoved,
 )
 from platform_core.logs import get_logger
-from template_service.domain.dialog_task import with_binding
 from template_service.domain.integration_state import IntegrationState, unknown_integration
 from template_service.service_layer.ports import Tx
 
@@ -42,7 +42,10 @@ class Reactions:
 
     async def configured(self, tx: Tx, event: IntegrationConfigured, envelope: CloudEvent) -> None:
         await self._apply(
-            tx, envelope, event, lambda s, at: s.configure(event.authorization_type, at)
+            tx,
+            envelope,
+            event,
+            lambda s, at: s.configure(event.authorization_type, event.profile, at),
         )
 
     async def disabled(self, tx: Tx, event: IntegrationDisabled, envelope: CloudEvent) -> None:
@@ -74,6 +77,7 @@ class Reactions:
         await tx.repos.integrations.save(after)
         binding = after.binding()
         for task in await tx.repos.tasks.of_integration(app_id, integration):
-            rebound = with_binding(task, binding)
-            if rebound != task:
-                await tx.repos.tasks.replace(rebound)
+            rebound = task.rebind(binding)
+            if rebound.changed:
+                await tx.repos.tasks.replace(rebound.after)
+                tx.publish_all(rebound.events)
