@@ -60,6 +60,16 @@ async def running_service(settings: TemplateSettings, token: str) -> AsyncIterat
         yield Service(client, app, {"Authorization": f"Bearer {token}"}, settings.event_queue)
 
 
+CONFLUENCE_SCOPES = (
+    "read:page:confluence",
+    "write:page:confluence",
+    "read:space:confluence",
+    "write:comment:confluence",
+    "search:confluence",
+    "offline_access",
+)
+
+
 @dataclass
 class AuthStub:
     """The one auth-service answer these tests need: what the app's credential was granted."""
@@ -74,16 +84,6 @@ class AuthStub:
     async def credentials(self, request: web.Request) -> web.Response:
         credential = {"subject": {"type": "app"}, "status": "active", "scopes": self.granted}
         return web.json_response({"items": [credential], "next_cursor": None})
-
-
-CONFLUENCE_SCOPES = (
-    "read:page:confluence",
-    "write:page:confluence",
-    "read:space:confluence",
-    "write:comment:confluence",
-    "search:confluence",
-    "offline_access",
-)
 
 
 @pytest.fixture

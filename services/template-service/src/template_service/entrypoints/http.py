@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from platform_core.api import ApiRoutes, PageQuery, Reply
@@ -38,6 +40,8 @@ from template_service.entrypoints.schemas import (
     TemplatePage,
     TemplatePath,
     TemplatesQuery,
+    ToolPage,
+    ToolsQuery,
 )
 from template_service.service_layer.installations import Installations
 from template_service.service_layer.ports import Units
@@ -205,3 +209,21 @@ async def list_runs(request: web.Request, *, path: RunsPath, query: PageQuery) -
 )
 async def get_run(request: web.Request, *, path: RunPath) -> Reply:
     return Reply(RunOut.of(await request.app[RUNS_KEY].get(**path.model_dump())))
+
+
+# --- tools ---------------------------------------------------------------------------------
+
+
+@routes.get(
+    "/v1/apps/{app_id}/tools",
+    summary="The app's installed, active dialog tasks as tools for LLM agents",
+    responses={200: ToolPage},
+)
+async def list_tools(request: web.Request, *, path: AppPath, query: ToolsQuery) -> Reply:
+    tools = await request.app[QUERIES_KEY].tools(path.app_id, query.format)
+    page = page_of(tools, _tool_name, query)
+    return Reply(ToolPage(items=page.items, next_cursor=page.next_cursor))
+
+
+def _tool_name(item: dict[str, Any]) -> str:
+    return str(item.get("name") or item["function"]["name"])

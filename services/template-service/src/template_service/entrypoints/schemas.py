@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -14,6 +14,7 @@ from template_service.domain.installation import Installation
 from template_service.domain.nodes import TaskNode, Transition
 from template_service.domain.run import AuthorizationLink, Output, Run, Step
 from template_service.domain.template import Blueprint, Template, TemplateInput
+from template_service.domain.tools import ToolFormat
 from template_service.service_layer.queries import AppTemplate
 
 OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -236,3 +237,21 @@ class RunPage(ResponseModel):
     @classmethod
     def of(cls, page: Page[Run]) -> RunPage:
         return cls(items=[RunOut.of(run) for run in page.items], next_cursor=page.next_cursor)
+
+
+# --- tools ---------------------------------------------------------------------------------
+
+
+class ToolsQuery(PageQuery):
+    format: ToolFormat = Field(default="mcp", description="Which vendor's tool shape")
+
+
+class ToolPage(ResponseModel):
+    items: list[dict[str, Any]] = Field(
+        description=(
+            "mcp: {name, title, description, inputSchema, annotations, _meta}; openai: "
+            "{type: function, function: {name, description, parameters}}; anthropic: "
+            "{name, description, input_schema}"
+        )
+    )
+    next_cursor: str | None

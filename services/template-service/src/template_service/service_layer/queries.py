@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from platform_core.api import PageQuery
 from platform_core.paging import Page
@@ -10,6 +11,7 @@ from template_service.domain.dialog_task import DialogTask
 from template_service.domain.errors import DialogTaskNotFound, TemplateNotFound
 from template_service.domain.installation import Installation
 from template_service.domain.template import Template, TemplateCatalog
+from template_service.domain.tools import ToolFormat, tool
 from template_service.service_layer.ports import Units
 from template_service.service_layer.scopes import ConnectionScopes
 
@@ -68,8 +70,23 @@ class Queries:
     async def dialog_tasks(self, app_id: str, query: PageQuery) -> Page[DialogTask]:
         return await self._uow.reads().tasks.page(app_id, query)
 
+    async def tools(self, app_id: str, shape: ToolFormat) -> list[dict[str, Any]]:
+        """One tool per installed, active dialog task, in name order."""
+        reads = self._uow.reads()
+        found = []
+        for installation in await reads.installations.for_app(app_id):
+            template = self._catalog.get(installation.template_id)
+            task = await reads.tasks.get(app_id, installation.dialog_task_id)
+            if template is not None and task is not None and task.status == "active":
+                found.append(tool(template, task, shape))
+        return sorted(found, key=_tool_key)
+
     async def dialog_task(self, app_id: str, dialog_task_id: str) -> DialogTask:
         task = await self._uow.reads().tasks.get(app_id, dialog_task_id)
         if task is None:
             raise DialogTaskNotFound(f"App {app_id!r} has no dialog task {dialog_task_id!r}")
         return task
+
+
+def _tool_key(item: dict[str, Any]) -> str:
+    return str(item.get("name") or item.get("function", {}).get("name"))

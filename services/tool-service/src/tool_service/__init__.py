@@ -1,0 +1,3 @@
+"""tool-service."""
+
+__version__ = "0.1.0"
