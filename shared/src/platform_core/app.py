@@ -18,7 +18,7 @@ from aiohttp import web
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from platform_core import mongo
+from platform_core import mongo, tracing
 from platform_core.api import MAX_BODY_KEY, ApiRoutes, Reply, ResponseModel
 from platform_core.broker import Broker
 from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, Subscription
@@ -131,10 +131,10 @@ def create_http_app(
 ) -> web.Application:
     """Middlewares, keys and routes, without any resource: enough to test the HTTP layer."""
     metrics_registry = ServiceMetrics()
-    app = web.Application(
-        middlewares=[request_context, problem_responses, authenticate],
-        client_max_size=settings.max_body_bytes,
-    )
+    middlewares = [request_context, problem_responses, authenticate]
+    if tracing.enabled():
+        middlewares.insert(0, tracing.server_middleware(service))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[MAX_BODY_KEY] = settings.max_body_bytes
     app[JWT_SECRET_KEY] = settings.platform_jwt_secret.get_secret_value()
     app[AUDIENCE_KEY] = service
@@ -235,6 +235,7 @@ def consumer_context(
             subscribed,
             retry_delays_ms=settings.event_retry_delays_ms,
             prefetch=settings.event_prefetch,
+            service=app[SERVICE_KEY],
         )
         await consumer.start()
         app[CONSUMERS_KEY].append(consumer)
@@ -248,7 +249,8 @@ def run_service(
     app_factory: Callable[[], web.Application], settings: ServiceSettings, service: str
 ) -> None:
     configure_logging(service, settings.log_level)
-    log.info("starting", host=settings.host, port=settings.port)
+    traced = tracing.configure_tracing(service)
+    log.info("starting", host=settings.host, port=settings.port, tracing=traced)
     web.run_app(
         app_factory(),
         host=settings.host,

@@ -13,7 +13,7 @@ import contextlib
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
-from platform_core.events import CONTENT_TYPE, EXCHANGE, CloudEvent
+from platform_core.events import CONTENT_TYPE, EXCHANGE, CloudEvent, traceparent_of
 from platform_core.logs import get_logger
 
 log = get_logger("platform_core.broker")
@@ -59,8 +59,10 @@ class Broker:
     async def publish(self, event: CloudEvent) -> None:
         if self._exchange is None:
             raise RuntimeError("Broker.connect() has not run")
+        trace = traceparent_of(event)
         message = aio_pika.Message(
             body=event.model_dump_json().encode(),
+            headers={"traceparent": trace} if trace is not None else None,
             content_type=CONTENT_TYPE,
             message_id=event.id,
             type=event.type,

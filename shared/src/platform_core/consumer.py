@@ -28,10 +28,12 @@ from typing import Any, Generic, TypeVar
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from opentelemetry.trace import SpanKind
 from pymongo import ASCENDING
 
+from platform_core import tracing
 from platform_core.broker import Broker, declare_exchange
-from platform_core.events import CloudEvent, EventData, InvalidEvent, parse_event
+from platform_core.events import CloudEvent, EventData, InvalidEvent, parse_event, traceparent_of
 from platform_core.logs import get_logger
 from platform_core.mongo import IndexSpec
 from platform_core.observability import ServiceMetrics
@@ -109,10 +111,12 @@ class EventConsumer:
         *,
         retry_delays_ms: Sequence[int] = (1_000, 5_000, 30_000),
         prefetch: int = 16,
+        service: str = "",
     ) -> None:
         self._subscriptions = {s.routing_key: s for s in subscriptions}
         if len(self._subscriptions) != len(subscriptions):
             raise ValueError("an event type is subscribed to twice")
+        self._service = service
         self._broker = broker
         self._uow = uow
         self._metrics = metrics
@@ -213,7 +217,19 @@ class EventConsumer:
         # Messages run concurrently up to the prefetch, but those about one app run in the order
         # they arrived: tasks start in delivery order and asyncio locks are fair.
         async with self._subject_locks.hold(envelope.subject):
-            await self._handle_valid(message, subscription, envelope, data)
+            trace = traceparent_of(envelope)
+            with tracing.span(
+                f"process {envelope.type}",
+                SpanKind.CONSUMER,
+                parent={"traceparent": trace} if trace is not None else None,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.destination.name": self.queue_name,
+                    "messaging.message.id": envelope.id,
+                    "service.name": self._service,
+                },
+            ):
+                await self._handle_valid(message, subscription, envelope, data)
 
     async def _handle_valid(
         self,

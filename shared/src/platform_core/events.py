@@ -200,7 +200,15 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 
 
-def new_event(source: str, data: EventData, *, time: datetime | None = None) -> CloudEvent:
+def new_event(
+    source: str,
+    data: EventData,
+    *,
+    time: datetime | None = None,
+    traceparent: str | None = None,
+) -> CloudEvent:
+    """A new event; `traceparent` is the CloudEvents distributed-tracing extension."""
+    extensions = {"traceparent": traceparent} if traceparent is not None else {}
     return CloudEvent(
         id=str(uuid.uuid4()),
         source=source,
@@ -208,7 +216,13 @@ def new_event(source: str, data: EventData, *, time: datetime | None = None) -> 
         time=time or utc_now(),
         subject=data.app_id,
         data=data.model_dump(mode="json"),
+        **extensions,
     )
+
+
+def traceparent_of(event: CloudEvent) -> str | None:
+    value = (event.model_extra or {}).get("traceparent")
+    return value if isinstance(value, str) and len(value) <= 128 else None
 
 
 def parse_event(

@@ -108,6 +108,7 @@ def create_provider_session(
     resolver: AbstractResolver | None = None,
     limit: int = DEFAULT_CONNECTIONS,
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+    middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = (),
 ) -> aiohttp.ClientSession:
     """The session for every provider call; create it inside the running event loop.
 
@@ -124,7 +125,8 @@ def create_provider_session(
         cookie_jar=aiohttp.DummyCookieJar(),
         trust_env=False,
         timeout=timeout,
-        middlewares=(_destination_guard(allow_insecure_loopback),),
+        # The guard runs last, next to the connection, whatever the other middlewares do.
+        middlewares=(*middlewares, _destination_guard(allow_insecure_loopback)),
     )
     _GUARDED_SESSIONS.add(session)
     return session

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
+from opentelemetry.trace import SpanKind
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -22,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from platform_core import outbox
+from platform_core import outbox, tracing
 from platform_core.contract_types import utc_now
 from platform_core.events import CloudEvent, EventData, new_event
 from platform_core.mongo import Document
@@ -59,8 +60,15 @@ class Transaction(Generic[R_co]):
         return self._repos
 
     def publish(self, data: EventData, aggregate: str | None = None) -> CloudEvent:
-        """Raise an event; it is stored with this transaction and published after commit."""
-        event = new_event(self._source, data)
+        """Raise an event; it is stored with this transaction and published after commit.
+
+        When tracing, a producer span marks it, and its context travels with the event."""
+        with tracing.span(
+            f"publish {data.event_type}",
+            SpanKind.PRODUCER,
+            attributes={"messaging.destination.name": data.event_type, "source": self._source},
+        ):
+            event = new_event(self._source, data, traceparent=tracing.traceparent())
         self.events.append((aggregate or data.app_id, event))
         return event
 

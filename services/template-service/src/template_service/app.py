@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from integration_manifests import Integrations
+from platform_core import tracing
 from platform_core.app import consumer_context, create_service_app, unit_of_work
 from platform_core.outbound_http import create_provider_session
 from template_service import __version__
@@ -56,8 +57,10 @@ def _commands_context(
         providers = create_provider_session(
             allow_insecure_loopback=settings.allow_insecure_provider_urls,
             limit=PROVIDER_CONNECTIONS,
+            middlewares=tracing.client_middlewares(SERVICE_NAME, propagate=False),
         )
-        async with aiohttp.ClientSession() as peers, providers:
+        peers = aiohttp.ClientSession(middlewares=tracing.client_middlewares(SERVICE_NAME))
+        async with peers, providers:
             auth = AuthServiceClient(
                 peers,
                 settings.auth_service_url,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
 from integration_service.domain.errors import AuthServiceRejected, AuthServiceUnavailable
+from platform_core import tracing
 from platform_core.contract_types import ProfileRef
 from platform_core.errors import (
     AuthProfileNotFound,
@@ -45,7 +46,9 @@ class AuthServiceClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._session = aiohttp.ClientSession(
+            timeout=self._timeout, middlewares=tracing.client_middlewares(CALLER)
+        )
 
     async def close(self) -> None:
         if self._session is not None:
