@@ -11,6 +11,7 @@ lets in-flight requests finish, then runs that cleanup.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -20,6 +21,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from platform_core import mongo, tracing
 from platform_core.api import MAX_BODY_KEY, ApiRoutes, Reply, ResponseModel
+from platform_core.asyncapi import build_asyncapi as asyncapi_document
+from platform_core.asyncapi import package_version
 from platform_core.broker import Broker
 from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, Subscription
 from platform_core.logs import configure_logging, get_logger
@@ -114,6 +117,21 @@ async def openapi(request: web.Request) -> web.StreamResponse:
     endpoints = [e for routes in app[ROUTES_KEY] for e in routes.endpoints]
     document = build_openapi(app[SERVICE_KEY], app[VERSION_KEY], endpoints)
     return web.json_response(document)
+
+
+@common_routes.get(
+    "/asyncapi.json",
+    summary="The AsyncAPI 3.0 document of the integrations exchange (every service's events)",
+    responses={200: None},
+    public=True,
+)
+async def asyncapi(request: web.Request) -> web.StreamResponse:
+    return web.json_response(_asyncapi())
+
+
+@functools.cache
+def _asyncapi() -> dict[str, Any]:
+    return asyncapi_document(package_version())
 
 
 async def _bounded(step: Awaitable[T], name: str) -> T | None:

@@ -168,3 +168,21 @@ def test_no_event_schema_has_a_field_for_a_token_or_a_secret(document: dict[str,
     names = field_names(document["components"]["schemas"])
     assert "app_id" in names
     assert [n for n in names if any(w in n for w in ("token", "secret", "password"))] == []
+
+
+async def test_every_service_serves_the_document_at_asyncapi_json() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from platform_core.app import create_http_app
+    from platform_core.settings import ServiceSettings
+
+    class Settings(ServiceSettings):
+        port: int = 1
+
+    app = create_http_app(
+        Settings(platform_jwt_secret="x" * 32), service="demo", version="1", routes=[]
+    )
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/asyncapi.json")
+        assert response.status == 200
+        assert await response.json() == json.loads(DOCUMENT.read_text())
