@@ -5,8 +5,9 @@ They appear in HTTP bodies of several services and in event payloads, so they ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
@@ -32,11 +33,31 @@ class ContractModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AppSubject(ContractModel):
+def _tag_required(tag: str) -> Callable[[dict[str, Any]], None]:
+    """A union member's tag has a default for building it in code, but a request must send it:
+    the published schema says so (the parser needs it to pick the member)."""
+
+    def require(schema: dict[str, Any]) -> None:
+        required = schema.setdefault("required", [])
+        if tag not in required:
+            required.insert(0, tag)
+
+    return require
+
+
+class Tagged(ContractModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required("type"))
+
+
+class KindTagged(ContractModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required("kind"))
+
+
+class AppSubject(Tagged):
     type: Literal["app"] = "app"
 
 
-class UserSubject(ContractModel):
+class UserSubject(Tagged):
     type: Literal["user"] = "user"
     user_id: UserId
 
@@ -44,11 +65,11 @@ class UserSubject(ContractModel):
 Subject = Annotated[AppSubject | UserSubject, Field(discriminator="type")]
 
 
-class SystemProfileRef(ContractModel):
+class SystemProfileRef(KindTagged):
     kind: Literal["system"] = "system"
 
 
-class CustomProfileRef(ContractModel):
+class CustomProfileRef(KindTagged):
     kind: Literal["custom"] = "custom"
     profile_id: OpaqueId
 

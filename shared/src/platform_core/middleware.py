@@ -92,8 +92,14 @@ async def problem_responses(request: web.Request, handler: RequestHandler) -> we
         )
     except web.HTTPNotFound:
         return problem_response(NotFound("No such resource"))
-    except web.HTTPMethodNotAllowed:
-        return problem_response(MethodNotAllowed("This resource does not accept that method"))
+    except web.HTTPMethodNotAllowed as exc:
+        # RFC 9110 §15.5.6: a 405 says which methods the resource does accept.
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return problem_response(
+            MethodNotAllowed(
+                "This resource does not accept that method", headers={"Allow": allowed}
+            )
+        )
     except web.HTTPException:
         raise
     except Exception:

@@ -15,9 +15,13 @@ from pydantic.json_schema import models_json_schema
 from platform_core.api import Endpoint
 from platform_core.errors import (
     PROBLEM_CONTENT_TYPE,
+    BadRequest,
     Forbidden,
+    MalformedJson,
+    PayloadTooLarge,
     ProblemError,
     Unauthenticated,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 
@@ -153,6 +157,8 @@ def _errors(endpoint: Endpoint) -> list[type[ProblemError]]:
     errors = list(endpoint.errors)
     if endpoint.inputs:
         errors.append(ValidationFailed)
+    if "body" in endpoint.inputs:
+        errors += [MalformedJson, BadRequest, UnsupportedMediaType, PayloadTooLarge]
     if endpoint.scope is not None:
         errors += [Unauthenticated, Forbidden]
     return errors

@@ -265,6 +265,7 @@ async def test_openapi_describes_every_route_from_the_same_models(
         ("GET", "/readyz"),
         ("GET", "/metrics"),
         ("GET", "/openapi.json"),
+        ("GET", "/asyncapi.json"),
         ("GET", "/v1/apps/{app_id}/things"),
         ("POST", "/v1/apps/{app_id}/things"),
         ("POST", "/v1/tokens"),
