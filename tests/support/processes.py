@@ -28,6 +28,10 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
