@@ -18,9 +18,11 @@ from aiohttp import web
 from integration_manifests import Integrations
 from platform_core import tracing
 from platform_core.app import consumer_context, create_service_app, unit_of_work
+from platform_core.observability import METRICS_KEY, ProviderCallMetrics
 from platform_core.outbound_http import create_provider_session
 from template_service import __version__
 from template_service.adapters.auth_client import AuthServiceClient
+from template_service.adapters.metrics import PrometheusRunMetrics
 from template_service.adapters.provider_api import ProviderApiClient
 from template_service.adapters.repositories import INDEXES, repositories, run_indexes
 from template_service.adapters.template_files import load_catalog
@@ -83,7 +85,11 @@ def _commands_context(
                     for spec in integrations
                 },
                 auth,
-                ProviderApiClient(providers, settings.max_provider_body_bytes),
+                ProviderApiClient(
+                    providers,
+                    settings.max_provider_body_bytes,
+                    ProviderCallMetrics(app[METRICS_KEY].registry),
+                ),
                 RunLimits(
                     call_timeout_seconds=settings.provider_call_timeout_seconds,
                     deadline_seconds=settings.run_deadline_seconds,
@@ -91,6 +97,7 @@ def _commands_context(
                     max_wait_seconds=settings.provider_max_wait_seconds,
                     backoff_seconds=settings.provider_backoff_seconds,
                 ),
+                PrometheusRunMetrics(app[METRICS_KEY].registry),
             )
             yield
 

@@ -10,11 +10,13 @@ connection raises `ProviderCallFailed`.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
+from platform_core.observability import ProviderCallMetrics
 from platform_core.outbound_http import (
     DestinationRefused,
     MalformedResponse,
@@ -33,11 +35,26 @@ MAX_TEXT = 2000
 
 
 class ProviderApiClient:
-    def __init__(self, session: aiohttp.ClientSession, max_body_bytes: int) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, max_body_bytes: int, metrics: ProviderCallMetrics
+    ) -> None:
         self._session = session
         self._max_body = max_body_bytes
+        self._metrics = metrics
 
     async def call(self, request: ProviderRequest, timeout_seconds: float) -> ProviderResponse:
+        started = time.monotonic()
+        try:
+            response = await self._call(request, timeout_seconds)
+        except ProviderCallFailed as exc:
+            seconds = time.monotonic() - started
+            self._metrics.failed(request.integration, "api", exc.timed_out, seconds)
+            raise
+        seconds = time.monotonic() - started
+        self._metrics.answered(request.integration, "api", response.status, seconds)
+        return response
+
+    async def _call(self, request: ProviderRequest, timeout_seconds: float) -> ProviderResponse:
         url = URL(request.url, encoded=True)
         if request.query:
             url = url.with_query(request.query)

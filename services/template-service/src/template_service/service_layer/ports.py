@@ -161,6 +161,7 @@ class AuthService(Protocol):
 
 @dataclass(frozen=True)
 class ProviderRequest:
+    integration: str
     method: str
     url: str
     query: list[tuple[str, str]]
@@ -187,3 +188,7 @@ class ProviderCallFailed(Exception):
 class ProviderApi(Protocol):
     async def call(self, request: ProviderRequest, timeout_seconds: float) -> ProviderResponse:
         """Raises `ProviderCallFailed`; any HTTP status is an answer."""
+
+
+class RunMetrics(Protocol):
+    def run_finished(self, integration: str, status: str) -> None: ...

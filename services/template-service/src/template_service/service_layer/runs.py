@@ -72,6 +72,7 @@ from template_service.service_layer.ports import (
     ProviderCallFailed,
     ProviderRequest,
     ProviderResponse,
+    RunMetrics,
     Tx,
     Units,
     UserLink,
@@ -127,6 +128,7 @@ class Runs:
         auth: AuthService,
         api: ProviderApi,
         limits: RunLimits,
+        metrics: RunMetrics,
         *,
         clock: Clock = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -136,6 +138,7 @@ class Runs:
         self._integrations = integrations
         self._auth = auth
         self._limits = limits
+        self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
         self._calls = _Calls(api, auth, limits, clock, sleep)
@@ -260,7 +263,7 @@ class Runs:
             )
             assert earlier is not None
             return await self._settled(earlier), False
-        await self._commit(finished.after, finished.events)
+        await self._commit(task, finished.after, finished.events)
         return finished.after, True
 
     async def _link_for(self, state: IntegrationState, user_id: str) -> UserLink:
@@ -281,12 +284,13 @@ class Runs:
         await self._uow.run(lambda tx: tx.repos.user_links.put(link))
         return link
 
-    async def _commit(self, run: Run, events: tuple[Any, ...]) -> None:
+    async def _commit(self, task: DialogTask, run: Run, events: tuple[Any, ...]) -> None:
         async def work(tx: Tx) -> None:
             await tx.repos.runs.save(run)
             tx.publish_all(events)
 
         await self._uow.run(work)
+        self._metrics.run_finished(task.integration, run.status)
         log.info(
             "run_finished", run_id=run.run_id, dialog_task_id=run.dialog_task_id, status=run.status
         )
@@ -312,7 +316,7 @@ class Runs:
             authorization=None,
             now=self._clock(),
         )
-        await self._commit(finished.after, finished.events)
+        await self._commit(task, finished.after, finished.events)
         return finished.after
 
 
@@ -345,7 +349,13 @@ class _Calls:
         while True:
             attempts += 1
             request = ProviderRequest(
-                node.method, url, query, headers, body, execution.connection.access_token
+                execution.task.integration,
+                node.method,
+                url,
+                query,
+                headers,
+                body,
+                execution.connection.access_token,
             )
             try:
                 answer = await self._api.call(request, limits.call_timeout_seconds)
