@@ -34,7 +34,7 @@ stop:
 lint: setup
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy shared/src services/*/src deploy/local/src tests bench
+	$(UV) run --frozen mypy shared/src services/*/src deploy/local/src clients/python/src tests bench
 
 test: lint infra
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
