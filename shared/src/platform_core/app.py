@@ -27,8 +27,7 @@ from platform_core.broker import Broker
 from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, Subscription
 from platform_core.logs import configure_logging, get_logger
 from platform_core.middleware import (
-    AUDIENCE_KEY,
-    JWT_SECRET_KEY,
+    VERIFIER_KEY,
     authenticate,
     problem_responses,
     request_context,
@@ -37,6 +36,7 @@ from platform_core.mongo import Document, IndexSpec
 from platform_core.observability import METRICS_KEY, ServiceMetrics
 from platform_core.openapi import build_openapi
 from platform_core.outbox import OUTBOX_INDEXES, OutboxRelay
+from platform_core.service_auth import TokenVerifier
 from platform_core.settings import ServiceSettings
 from platform_core.unit_of_work import RepositoryFactory, TransactionRunner, UnitOfWork
 
@@ -154,8 +154,8 @@ def create_http_app(
         middlewares.insert(0, tracing.server_middleware(service))
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[MAX_BODY_KEY] = settings.max_body_bytes
-    app[JWT_SECRET_KEY] = settings.platform_jwt_secret.get_secret_value()
-    app[AUDIENCE_KEY] = service
+    # A token naming audiences is accepted only when it names this service.
+    app[VERIFIER_KEY] = TokenVerifier(settings.platform_jwt_secret.get_secret_value(), service)
     app[METRICS_KEY] = metrics_registry
     app[VERSION_KEY] = version
     app[SERVICE_KEY] = service

@@ -28,14 +28,13 @@ from platform_core.errors import (
 )
 from platform_core.logs import get_logger
 from platform_core.observability import METRICS_KEY
-from platform_core.service_auth import verify_token
+from platform_core.service_auth import TokenVerifier
 
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
-AUDIENCE_KEY = web.AppKey("audience", str)  # this service's name, as tokens' `aud` names it
+VERIFIER_KEY = web.AppKey("token_verifier", TokenVerifier)
 API_PREFIX = "/v1/"
 
 log = get_logger("platform_core.http")
@@ -113,7 +112,5 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Send Authorization: Bearer <token>")
-        request[CALLER_KEY] = verify_token(
-            token.strip(), request.app[JWT_SECRET_KEY], request.app[AUDIENCE_KEY]
-        )
+        request[CALLER_KEY] = request.app[VERIFIER_KEY].verify(token.strip())
     return await handler(request)

@@ -1,15 +1,16 @@
 """Service-to-service authentication: the HS256 JWTs of contract §0.
 
 `verify_token` turns a bearer token into a `Caller` or raises `Unauthenticated` (also when the
-token names audiences and this service is not one of them); routes then ask the caller for a
-scope (`require_scope`) and an app (`require_app`), which raise `Forbidden`. `mint_token` is the
-one way callers and tests make such tokens.
+token names audiences and this service is not one of them); `TokenVerifier` is the same for one
+service, remembering the tokens it has verified. Routes then ask the caller for a scope
+(`require_scope`) and an app (`require_app`), which raise `Forbidden`. `mint_token` is the one
+way callers and tests make such tokens.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,6 +47,49 @@ class Caller:
 
 def verify_token(token: str, secret: str, audience: str | None = None) -> Caller:
     """The token's caller; with `audience`, a token naming other audiences only is refused."""
+    return _verified(token, secret, audience)[0]
+
+
+class TokenVerifier:
+    """`verify_token` for one service, remembering up to `capacity` tokens it has verified.
+
+    Callers mint a token and reuse it until it expires, so the signature check and the claims'
+    parsing are paid once per token, not once per request. A remembered token is still refused
+    once its `exp` (with the leeway) has passed: nothing else about a verified token can change.
+    Only tokens that verified are remembered, so a caller without the secret cannot fill it.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        audience: str | None,
+        *,
+        capacity: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret, self._audience = secret, audience
+        self._capacity, self._clock = capacity, clock
+        self._verified: dict[str, tuple[Caller, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._verified)
+
+    def verify(self, token: str) -> Caller:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            caller, expires_at = remembered
+            if self._clock() <= expires_at + CLOCK_LEEWAY_SECONDS:
+                return caller
+            del self._verified[token]
+            raise Unauthenticated("The token has expired")
+        caller, expires_at = _verified(token, self._secret, self._audience)
+        if len(self._verified) >= self._capacity:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (caller, expires_at)
+        return caller
+
+
+def _verified(token: str, secret: str, audience: str | None) -> tuple[Caller, float]:
     try:
         claims = jwt.decode(
             token,
@@ -60,7 +104,10 @@ def verify_token(token: str, secret: str, audience: str | None = None) -> Caller
         raise Unauthenticated("The token is not valid") from None
     if audience is not None:
         _require_audience(claims.get("aud"), audience)
-    return _caller_from(claims)
+    expires_at = claims["exp"]
+    if not isinstance(expires_at, int | float):
+        raise Unauthenticated("The token's exp must be a number")
+    return _caller_from(claims), float(expires_at)
 
 
 def _require_audience(aud: object, audience: str) -> None:

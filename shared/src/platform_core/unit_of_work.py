@@ -107,10 +107,12 @@ class UnitOfWork(Generic[R]):
         self.source = source
         self._repositories = repositories
         self.relay = relay
+        # Bound to no session, so one set serves every query.
+        self._reads = repositories(db, None)
 
     def reads(self) -> R:
         """The repositories outside any transaction: for queries, never for decided writes."""
-        return self._repositories(self.db, None)
+        return self._reads
 
     async def run(self, work: Work[R, T], *, processing: CloudEvent | None = None) -> T:
         """Run `work` in one transaction; with `processing`, record that event as processed in
