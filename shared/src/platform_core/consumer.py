@@ -7,6 +7,12 @@ Topology for a queue `Q` (all durable):
 - `Q.retry.N` (one per retry delay), whose messages expire after the delay and dead-letter back
   to `Q` through the default exchange: a delayed retry without a plugin.
 
+A service whose replicas each keep their own state in memory (tool-service) consumes with
+`replica=`: every replica then gets every event, on its own queue `Q.<replica>` that the broker
+drops once it has been unused for `REPLICA_QUEUE_EXPIRES_MS` (a replica that went away takes
+its queue with it). Such a queue has no retry queues, which would expire under a live replica;
+a message it cannot handle goes to the service's one `Q.dlq`.
+
 A service subscribes with `on(EventModel, handler)`: the routing key is the model's event type
 and the handler receives the validated model, as HTTP views receive theirs. For each message: a
 malformed one goes straight to `Q.dlq`; an event id already recorded in `processed_events` is
@@ -48,6 +54,7 @@ log = get_logger("platform_core.consumer")
 
 DLX = "integrations.dlx"
 RETRY_HEADER = "x-retry-count"
+REPLICA_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 PROCESSED_RETENTION = timedelta(days=30)
 
 PROCESSED_INDEXES = (
@@ -112,6 +119,7 @@ class EventConsumer:
         retry_delays_ms: Sequence[int] = (1_000, 5_000, 30_000),
         prefetch: int = 16,
         service: str = "",
+        replica: str | None = None,
     ) -> None:
         self._subscriptions = {s.routing_key: s for s in subscriptions}
         if len(self._subscriptions) != len(subscriptions):
@@ -120,8 +128,10 @@ class EventConsumer:
         self._broker = broker
         self._uow = uow
         self._metrics = metrics
-        self.queue_name = queue
-        self._retry_delays_ms = tuple(retry_delays_ms)
+        self._dead_letter_key = queue
+        self._replica = replica
+        self.queue_name = queue if replica is None else f"{queue}.{replica}"
+        self._retry_delays_ms = () if replica is not None else tuple(retry_delays_ms)
         self._prefetch = prefetch
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -131,7 +141,7 @@ class EventConsumer:
 
     @property
     def dead_letter_queue(self) -> str:
-        return f"{self.queue_name}.dlq"
+        return f"{self._dead_letter_key}.dlq"
 
     def retry_queue(self, attempt: int) -> str:
         return f"{self.queue_name}.retry.{attempt}"
@@ -149,7 +159,7 @@ class EventConsumer:
         dlq = await channel.declare_queue(
             self.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
         )
-        await dlq.bind(dlx, routing_key=self.queue_name)
+        await dlq.bind(dlx, routing_key=self._dead_letter_key)
         for attempt, delay in enumerate(self._retry_delays_ms, start=1):
             await channel.declare_queue(
                 self.retry_queue(attempt),
@@ -161,15 +171,14 @@ class EventConsumer:
                     "x-dead-letter-routing-key": self.queue_name,
                 },
             )
-        queue = await channel.declare_queue(
-            self.queue_name,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-dead-letter-exchange": DLX,
-                "x-dead-letter-routing-key": self.queue_name,
-            },
-        )
+        arguments: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": DLX,
+            "x-dead-letter-routing-key": self._dead_letter_key,
+        }
+        if self._replica is not None:
+            arguments["x-expires"] = REPLICA_QUEUE_EXPIRES_MS
+        queue = await channel.declare_queue(self.queue_name, durable=True, arguments=arguments)
         for routing_key in self._subscriptions:
             await queue.bind(exchange, routing_key=routing_key)
         return queue

@@ -8,10 +8,12 @@ from typing import Any
 
 import aio_pika
 import pytest
+from pymongo import AsyncMongoClient
 
-from platform_core.consumer import EventConsumer, on
+from platform_core.consumer import PROCESSED_INDEXES, EventConsumer, on
 from platform_core.events import CloudEvent, IntegrationEnabled, new_event
-from platform_core.unit_of_work import Transaction
+from platform_core.mongo import Document, ensure_indexes
+from platform_core.unit_of_work import Transaction, UnitOfWork
 from tests.integration.platform.conftest import Parts
 from tests.support.processes import delete_queues
 from tests.support.raw import RawCollections
@@ -30,22 +32,28 @@ async def count_enabled(
 
 @contextlib.asynccontextmanager
 async def consuming(
-    parts: Parts, queue: str, handler: Callable[..., Any] = count_enabled
+    parts: Parts,
+    queue: str,
+    handler: Callable[..., Any] = count_enabled,
+    *,
+    replica: str | None = None,
+    uow: UnitOfWork[RawCollections] | None = None,
 ) -> AsyncIterator[EventConsumer]:
     consumer = EventConsumer(
         parts.broker,
-        parts.uow,
+        uow or parts.uow,
         parts.metrics,
         queue,
         [on(IntegrationEnabled, handler)],
         retry_delays_ms=RETRY_DELAYS_MS,
+        replica=replica,
     )
     await consumer.start()
     try:
         yield consumer
     finally:
         await consumer.stop()
-        names = [queue, consumer.dead_letter_queue]
+        names = [consumer.queue_name, consumer.dead_letter_queue]
         names += [consumer.retry_queue(i + 1) for i in range(len(RETRY_DELAYS_MS))]
         await delete_queues(parts.broker_url, names)
 
@@ -153,3 +161,51 @@ async def test_a_transient_failure_succeeds_on_retry(parts: Parts, unique: str) 
 
     assert done == {"_id": "app-4", "n": 1}
     assert consumed(parts, queue, "retried") == 1
+
+
+async def test_every_replica_gets_every_event_and_what_fails_lands_in_one_dead_letter_queue(
+    parts: Parts, unique: str, mongo_client: AsyncMongoClient[Document]
+) -> None:
+    queue = f"t.{unique}.replicated"
+    # Each replica remembers what it processed on its own, as tool-service's replicas do.
+    other_db = mongo_client[f"t_{unique}_replica_b"]
+    await ensure_indexes(other_db, PROCESSED_INDEXES)
+    other = UnitOfWork(mongo_client, other_db, "/test", RawCollections, relay=parts.relay)
+    attempts: list[str] = []
+
+    async def count_or_fail(
+        tx: Transaction[RawCollections], data: IntegrationEnabled, event: CloudEvent
+    ) -> None:
+        attempts.append(data.app_id)
+        if data.app_id == "fails":
+            raise ConnectionError("this replica cannot handle it")
+        await count_enabled(tx, data, event)
+
+    try:
+        async with (
+            consuming(parts, queue, count_or_fail, replica="a") as a,
+            consuming(parts, queue, count_or_fail, replica="b", uow=other) as b,
+        ):
+            assert (a.queue_name, b.queue_name) == (f"{queue}.a", f"{queue}.b")
+            assert a.dead_letter_queue == b.dead_letter_queue == f"{queue}.dlq"
+            await parts.broker.publish(
+                new_event("/test", IntegrationEnabled(app_id="app-5", integration="confluence"))
+            )
+            await parts.broker.publish(
+                new_event("/test", IntegrationEnabled(app_id="fails", integration="jira"))
+            )
+            await eventually(lambda: parts.db.counts.find_one({"_id": "app-5"}))
+            await eventually(lambda: other_db.counts.find_one({"_id": "app-5"}))
+            dead: list[bytes] = []
+
+            async def both_dead_lettered() -> bool:
+                dead.extend(await dead_letters(parts, a))
+                return len(dead) >= 2
+
+            await eventually(both_dead_lettered)
+    finally:
+        await mongo_client.drop_database(other_db.name)
+
+    assert [CloudEvent.model_validate_json(body).data["app_id"] for body in dead] == ["fails"] * 2
+    # No retry queue under a replica: one attempt each, then the dead-letter queue.
+    assert sorted(attempts) == ["app-5", "app-5", "fails", "fails"]
