@@ -5,14 +5,21 @@ PKCE required) and the Atlassian-shaped fake for accessible-resources.
 `leaks` collects, for the whole auth suite, every secret the tests saw (codes, tokens, client
 secrets) and every place one must never appear (log lines, API responses, events, raw MongoDB
 documents); test_zz_no_secret_leaks.py scans them at the end.
+
+Names never reach a real DNS server: every app served here resolves provider hosts through
+`names`, a table the tests control (a name may be aimed at any address without a packet going
+there), and `tripwire` refuses and records any connection to a non-loopback address.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import json
-from collections.abc import AsyncIterator, Callable
+import re
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from pymongo import AsyncMongoClient
 
 from auth_service.adapters.vault import Vault
@@ -56,6 +64,79 @@ TWO_SITES = [
         "url": "https://globex.atlassian.net",
     },
 ]
+
+
+# Public unicast addresses to resolve names to: judged, never connected to.
+PUBLIC_ADDRESS = "104.192.136.1"
+KNOWN_NAMES = {
+    "auth.atlassian.com": [PUBLIC_ADDRESS],
+    "api.atlassian.com": [PUBLIC_ADDRESS],
+    "t.io": ["2606:4700::1111"],
+    "x.example.com": [PUBLIC_ADDRESS],
+}
+
+
+class Names(AbstractResolver):
+    """A resolver answering from a table the test may change at any time (DNS rebinding)."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, list[str]] = {name: list(a) for name, a in KNOWN_NAMES.items()}
+        self.asked: list[str] = []
+
+    def aim(self, name: str, *addresses: str) -> None:
+        self.table[name] = list(addresses)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.asked.append(host)
+        addresses = self.table.get(host.lower())
+        if not addresses:
+            raise OSError(socket.EAI_NONAME, "Name or service not known")
+        flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=flags,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
+
+
+@pytest.fixture
+def tripwire(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every connection attempt to a non-loopback address, refused before a packet leaves."""
+    attempts: list[str] = []
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and not _loopback(str(address[0])):
+            attempts.append(str(address[0]))
+            raise ConnectionRefusedError("tripwire: the test refused a non-loopback connection")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield attempts
+    assert attempts == [], f"connections were attempted to {attempts}"
+
+
+def _loopback(host: str) -> bool:
+    address = ipaddress.ip_address(host.split("%")[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 @dataclass
@@ -287,14 +368,36 @@ def start_auth(
     settings_for: Callable[..., tuple[AuthSettings, Integrations]],
     token: Callable[..., str],
     leaks: Leaks,
+    names: Names,
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[Api]]:
     @contextlib.asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Api]:
+    async def start(maintenance_loop: bool = False, **overrides: Any) -> AsyncIterator[Api]:
         settings, integrations = settings_for(**overrides)
-        app = create_app(settings, integrations, maintenance_loop=False)
+        app = create_app(settings, integrations, maintenance_loop=maintenance_loop, resolver=names)
         async with serving(app, settings.port) as client:
             base = str(client.make_url(""))
             yield Api(client.session, base, token(), leaks, app)
+
+    return start
+
+
+@pytest.fixture
+def start_fails(
+    settings_for: Callable[..., tuple[AuthSettings, Integrations]], names: Names
+) -> Callable[..., Any]:
+    """Start the app as `run_service` would, expecting its start-up to raise; cleans up."""
+
+    async def start(expected: type[BaseException], **overrides: Any) -> BaseException:
+        settings, integrations = settings_for(**overrides)
+        runner = web.AppRunner(
+            create_app(settings, integrations, maintenance_loop=False, resolver=names)
+        )
+        try:
+            with pytest.raises(expected) as raised:
+                await runner.setup()
+        finally:
+            await runner.cleanup()
+        return raised.value
 
     return start
 
@@ -342,6 +445,23 @@ async def visit(
         return Page(resp.status, text, dict(resp.headers))
 
 
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def form_token_of(page: Page) -> str:
+    found = FORM_TOKEN.search(page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def click(browser: aiohttp.ClientSession, link: str, leaks: Leaks) -> Page:
+    """What a person does with a link: open its page, press Continue; the answer to Continue."""
+    shown = await visit(browser, link, leaks)
+    if shown.status != 200:
+        return shown
+    return await visit(browser, link, leaks, data={"form_token": form_token_of(shown)})
+
+
 @pytest.fixture
 def auth_db(
     mongo_client: AsyncMongoClient[Document], service_settings: Callable[[str], dict[str, object]]
@@ -362,7 +482,7 @@ def connect(
 
     async def run(api: Api, app_id: str, **authorize: Any) -> str:
         issued = await api.authorize(app_id, **authorize)
-        first = await visit(browser, issued["authorization_url"], leaks)
+        first = await click(browser, issued["authorization_url"], leaks)
         assert first.status == 302, first.text
         result = await consent(browser, first.headers["Location"])
         page = await visit(browser, result.url, leaks)

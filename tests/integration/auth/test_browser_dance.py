@@ -18,6 +18,8 @@ from tests.integration.auth.conftest import (
     Api,
     Leaks,
     Stack,
+    click,
+    form_token_of,
     visit,
 )
 from tests.support.profiles import custom_profile_body
@@ -87,7 +89,7 @@ async def test_an_admin_connects_confluence_with_the_system_profile_and_one_site
     assert issued["status"] == "pending"
     assert issued["authorization_url"].startswith(f"{stack.public_url}/connect/")
 
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     assert first.status == 302
     location = first.headers["Location"]
     params = dict(parse_qsl(urlsplit(location).query))
@@ -151,7 +153,7 @@ async def test_an_end_user_connects_with_a_custom_profile_and_the_link_is_publis
     assert link_event["data"]["link"] == issued["authorization_url"]
     assert link_event["data"]["user_id"] == "u-42"
 
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     assert (
         dict(parse_qsl(urlsplit(first.headers["Location"]).query))["client_id"] == CUSTOM_CLIENT_ID
     )
@@ -181,7 +183,7 @@ async def test_several_sites_show_a_picker_and_bind_only_the_chosen_one(
     stack.atlassian.state.replace_sites(TWO_SITES)
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"])
     picker = await visit(browser, result.url, leaks)
     assert picker.status == 200
@@ -223,7 +225,7 @@ async def test_several_sites_with_a_matching_hint_bind_that_site_without_asking(
     stack.atlassian.state.replace_sites(TWO_SITES)
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id, site_hint="https://globex.atlassian.net/")
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"])
     page = await visit(browser, result.url, leaks)
     assert page.status == 200 and "Integration Successful" in page.text
@@ -237,7 +239,7 @@ async def test_cancelling_the_site_picker_fails_with_site_selection_abandoned(
     stack.atlassian.state.replace_sites(TWO_SITES)
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     picker = await visit(browser, (await consent(browser, first.headers["Location"])).url, leaks)
     selection = picker.text.split('name="selection" value="')[1].split('"')[0]
     page = await visit(
@@ -258,7 +260,7 @@ async def test_refusing_consent_fails_with_access_denied(
 ) -> None:
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"], deny=True)
     page = await visit(browser, result.url, leaks)
     assert page.status == 400
@@ -292,8 +294,13 @@ async def test_a_link_works_once(
     api: Api, browser: aiohttp.ClientSession, leaks: Leaks, unique: str
 ) -> None:
     issued = await api.authorize(f"app-{unique}")
-    assert (await visit(browser, issued["authorization_url"], leaks)).status == 302
-    assert (await visit(browser, issued["authorization_url"], leaks)).status == 410
+    link = issued["authorization_url"]
+    shown = await visit(browser, link, leaks)
+    continued = await visit(browser, link, leaks, data={"form_token": form_token_of(shown)})
+    assert continued.status == 302
+    assert (await visit(browser, link, leaks)).status == 410
+    again = await visit(browser, link, leaks, data={"form_token": form_token_of(shown)})
+    assert again.status == 410 and "already used" in again.text
 
 
 async def test_a_replayed_state_is_refused_and_changes_nothing(
@@ -301,7 +308,7 @@ async def test_a_replayed_state_is_refused_and_changes_nothing(
 ) -> None:
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"])
     assert (await visit(browser, result.url, leaks)).status == 200
     [before] = await credentials_of(api, app_id)
@@ -319,7 +326,7 @@ async def test_a_state_from_another_browser_is_refused_and_fails_the_authorizati
 ) -> None:
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"])
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
         page = await visit(other, result.url, leaks)
@@ -335,12 +342,12 @@ async def test_a_replayed_code_is_refused_by_the_provider_with_invalid_grant(
 ) -> None:
     first_app, second_app = f"app-{unique}", f"app2-{unique}"
     issued = await api.authorize(first_app)
-    start = await visit(browser, issued["authorization_url"], leaks)
+    start = await click(browser, issued["authorization_url"], leaks)
     used = await consent(browser, start.headers["Location"])
     assert (await visit(browser, used.url, leaks)).status == 200
 
     second = await api.authorize(second_app)
-    start = await visit(browser, second["authorization_url"], leaks)
+    start = await click(browser, second["authorization_url"], leaks)
     fresh = await consent(browser, start.headers["Location"])
     replayed = fresh.url.replace(fresh.query["code"], used.query["code"])
     page = await visit(browser, replayed, leaks)
@@ -377,7 +384,7 @@ async def test_a_state_older_than_its_ttl_fails_with_expired(
 ) -> None:
     app_id = f"app-{unique}"
     issued = await api.authorize(app_id)
-    first = await visit(browser, issued["authorization_url"], leaks)
+    first = await click(browser, issued["authorization_url"], leaks)
     result = await consent(browser, first.headers["Location"])
     await auth_db.authorizations.update_one(
         {"_id": issued["authorization_id"]}, {"$set": {"state_expires_at": _past()}}
@@ -403,7 +410,7 @@ async def test_the_sweeper_ends_unused_links_and_abandoned_site_choices(
     unused = await api.authorize(app_id)
     stack.atlassian.state.replace_sites(TWO_SITES)
     picking = await api.authorize(app_id, subject={"type": "user", "user_id": "slow"})
-    first = await visit(browser, picking["authorization_url"], leaks)
+    first = await click(browser, picking["authorization_url"], leaks)
     assert (
         await visit(browser, (await consent(browser, first.headers["Location"])).url, leaks)
     ).status == 200

@@ -68,7 +68,7 @@ async def test_rotating_keys_while_tokens_are_vended_fails_no_call_and_leaves_no
         callers = [asyncio.create_task(vend(i % 5)) for i in range(20)]
         try:
             await asyncio.sleep(0.2)
-            counts = await rotate_keys(auth_db, Vault.from_setting(BOTH_KEYS))
+            counts = (await rotate_keys(auth_db, Vault.from_setting(BOTH_KEYS))).counts
             await asyncio.sleep(0.2)
         finally:
             stop.set()

@@ -14,6 +14,7 @@ from auth_service.adapters.vault import Vault
 from auth_service.app import MAINTENANCE_KEY
 from platform_core.contract_types import utc_now
 from tests.integration.auth.conftest import Api, Leaks, Stack, stored_tokens
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth]
 
@@ -241,3 +242,76 @@ async def test_after_a_timeout_the_same_refresh_token_is_sent_again_and_its_late
     assert after["refresh_token"] != before["refresh_token"]
     status, body = await api.call("GET", f"/v1/apps/{app_id}/credentials")
     assert body["items"][0]["status"] == "active"
+
+
+async def test_keepalive_around_a_broken_credential_refreshes_the_others_and_still_sweeps(
+    start_auth: Any,
+    stack: Stack,
+    connect: Any,
+    auth_db: Any,
+    vault: Vault,
+    leaks: Leaks,
+    unique: str,
+) -> None:
+    from tests.integration.auth.conftest import CUSTOM_CLIENT_SECRET
+    from tests.integration.auth.test_hostile_providers import custom_profile, endpoint, raw_answer
+
+    app_id = f"app-{unique}"
+    async with endpoint(raw_answer("<html>garbage</html>")) as garbage:
+        async with start_auth() as api:
+            healthy = [
+                await connect(api, app_id, subject={"type": "user", "user_id": f"ok-{i}"})
+                for i in range(2)
+            ]
+            profile = await custom_profile(api, stack, app_id)
+            broken = await connect(
+                api,
+                app_id,
+                subject={"type": "user", "user_id": "broken"},
+                profile={"kind": "custom", "profile_id": profile},
+            )
+            status, _ = await api.call(
+                "PATCH",
+                f"/v1/apps/{app_id}/auth-profiles/{profile}",
+                {"refresh_url": garbage.url, "client_secret": CUSTOM_CLIENT_SECRET},
+            )
+            assert status == 200
+            stale = await api.authorize(app_id)
+        idle = utc_now() - timedelta(days=31)
+        await auth_db.credentials.update_many(
+            {"app_id": app_id}, {"$set": {"tokens_obtained_at": idle}}
+        )
+        await auth_db.authorizations.update_one(
+            {"_id": stale["authorization_id"]},
+            {"$set": {"expires_at": utc_now(), "sweep_at": utc_now()}},
+        )
+        before = await stored_tokens(auth_db, vault, broken, leaks)
+
+        # Broken first in line: the round used to stop at it, every round.
+        await auth_db.credentials.update_one(
+            {"_id": broken}, {"$set": {"tokens_obtained_at": idle - timedelta(days=1)}}
+        )
+        versions = {
+            doc["_id"]: doc["version"] async for doc in auth_db.credentials.find({"app_id": app_id})
+        }
+
+        async def kept_and_swept() -> bool:
+            docs = {d["_id"]: d async for d in auth_db.credentials.find({"app_id": app_id})}
+            swept = await auth_db.authorizations.find_one({"_id": stale["authorization_id"]})
+            return swept["status"] == "expired" and all(
+                docs[c]["version"] > versions[c] for c in healthy
+            )
+
+        def published(_: object) -> bool:
+            return all(_matching(stack, "credential.refreshed", c) for c in healthy)
+
+        async with start_auth(maintenance_loop=True):
+            assert await eventually(kept_and_swept)
+            # The restarted app's relay may first wait out the outbox lease its predecessor
+            # took at shutdown (platform_core's relay flush), up to the lease's 10 seconds.
+            await stack.events.wait_for(published, timeout=30)
+    after = await stored_tokens(auth_db, vault, broken, leaks)
+    assert (after["status"], after["version"]) == ("active", before["version"])
+    assert after["refresh_token"] == before["refresh_token"]
+    assert len(garbage.requests) == 1
+    assert _matching(stack, "credential.refreshed", broken) == []

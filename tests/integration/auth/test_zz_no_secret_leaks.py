@@ -23,6 +23,7 @@ from tests.integration.auth.conftest import (
     Api,
     Leaks,
     Stack,
+    click,
     process_env,
     scan_database,
     stored_tokens,
@@ -70,7 +71,7 @@ async def tour(
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         issued = await api.authorize(app_id, subject={"type": "user", "user_id": "refuses"})
-        first = await visit(browser, issued["authorization_url"], leaks)
+        first = await click(browser, issued["authorization_url"], leaks)
         refused = await consent(browser, first.headers["Location"], deny=True)
         assert (await visit(browser, refused.url, leaks)).status == 400
     assert (await api.call("DELETE", f"/v1/apps/{app_id}/credentials/{credential_id}"))[0] == 204

@@ -1,5 +1,6 @@
 """In-memory stand-ins for auth-service's ports: repositories with the real compare-and-set
-rules, an identity provider that answers as scripted, the post-connection hooks and the lease."""
+rules, an identity provider that answers as scripted, the post-connection hooks, the lease and
+the judgement of provider destinations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from auth_service.domain.authorization import Authorization, Site
 from auth_service.domain.credential import Credential, TokenSet, subject_key
@@ -200,6 +202,7 @@ class FakeIdentityProvider:
     def __init__(self) -> None:
         self.exchanges: list[str] = []
         self.refreshes: list[str] = []
+        self.failures: dict[str, Exception] = {}  # by refresh token
         self.refusal: str | None = None
         self.hold: asyncio.Event | None = None
         self.before_refusing: Any = None
@@ -212,6 +215,9 @@ class FakeIdentityProvider:
 
     async def refresh(self, client: OAuthClient, refresh_token: Secret) -> TokenSet:
         self.refreshes.append(refresh_token.reveal())
+        failure = self.failures.get(refresh_token.reveal())
+        if failure is not None:
+            raise failure
         if self.hold is not None:
             await self.hold.wait()
         if self.refusal is not None:
@@ -228,6 +234,20 @@ class FakeIdentityProvider:
             expires_at=NOW + timedelta(hours=1),
             scopes=("read:page:confluence", "offline_access"),
         )
+
+
+class FakeDestinations:
+    """Refuses the hosts in `internal`, as if they resolved to a private address."""
+
+    def __init__(self) -> None:
+        self.internal: set[str] = set()
+        self.judged: list[str] = []
+
+    async def refusal(self, url: str) -> str | None:
+        self.judged.append(url)
+        if urlsplit(url).hostname in self.internal:
+            return "host name resolves to a private address"
+        return None
 
 
 class FakeHooks:
@@ -266,6 +286,7 @@ class Auth:
     idp: FakeIdentityProvider
     hooks: FakeHooks
     leases: FakeLeases
+    destinations: FakeDestinations
     profiles: Profiles
     links: Links
     callbacks: Callbacks
@@ -299,16 +320,29 @@ def replica(
     leases: FakeLeases | None = None,
     sites: list[Site] | None = None,
     clock: Any = lambda: NOW,
+    settings: AuthSettings | None = None,
 ) -> Auth:
     uow = uow or FakeUnitOfWork(FakeRepositories(), "/auth-service")
     idp = idp or FakeIdentityProvider()
     leases = leases or FakeLeases()
     hooks = FakeHooks(sites if sites is not None else [Site("c-1", "acme", "https://acme.net")])
-    profiles = Profiles(uow, PROVIDERS, ProfileRules(SETTINGS.callback_url, False), clock)
+    destinations = FakeDestinations()
+    profiles = Profiles(
+        uow, PROVIDERS, ProfileRules(SETTINGS.callback_url, False), destinations, clock
+    )
     endings = Endings(uow, PROVIDERS, clock)
-    links = Links(uow, profiles, endings, SETTINGS, clock)
+    links = Links(uow, PROVIDERS, profiles, endings, settings or SETTINGS, clock)
     callbacks = Callbacks(uow, profiles, endings, idp, hooks, SETTINGS.state_ttl_seconds, clock)
     tokens = Tokens(uow, PROVIDERS, profiles, idp, leases, RefreshTiming(5.0, 5.0), clock)
     return Auth(
-        uow, idp, hooks, leases, profiles, links, callbacks, tokens, Credentials(uow, clock)
+        uow,
+        idp,
+        hooks,
+        leases,
+        destinations,
+        profiles,
+        links,
+        callbacks,
+        tokens,
+        Credentials(uow, clock),
     )

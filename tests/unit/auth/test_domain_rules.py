@@ -3,6 +3,7 @@ binding, link lifetimes, provider URL rules, and the HTML pages' escaping."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,12 @@ from auth_service.domain.secrets import (
     new_pkce_verifier,
     same_hash,
 )
-from auth_service.domain.urls import allowed_return_url, check_provider_url
+from auth_service.domain.urls import (
+    MalformedReturnUrl,
+    allowed_return_url,
+    check_provider_url,
+    parse_return_allowlist,
+)
 from auth_service.entrypoints import pages
 from platform_core.contract_types import AppSubject, SystemProfileRef, UserSubject
 
@@ -146,6 +152,13 @@ def test_links_default_to_15_minutes_for_admins_and_an_hour_for_end_users() -> N
         ("https://user:pw@auth.atlassian.com/", False, False),
         ("https://" + "a" * 3000 + ".com", False, False),
         ("ftp://auth.atlassian.com/", True, False),
+        # One rule with platform_core.addresses: a literal host must be a public address.
+        ("https://10.0.0.1/token", False, False),
+        ("https://169.254.169.254/latest", True, False),
+        ("https://[::ffff:192.168.0.1]/token", True, False),
+        ("https://0x7f.1/token", False, False),
+        ("https://localhost/authorize", False, False),
+        ("https://8.8.8.8/token", False, True),
     ],
 )
 def test_provider_urls_are_https_or_loopback_http_when_allowed(
@@ -166,11 +179,77 @@ def test_profile_problems_name_each_bad_field() -> None:
     assert scope_problems([]) and scope_problems(["a b"]) and not scope_problems(["a"])
 
 
-def test_return_urls_must_start_with_an_allowed_prefix() -> None:
-    prefixes = ("https://app.example.com/",)
-    assert allowed_return_url("https://app.example.com/x", prefixes)
-    assert not allowed_return_url("https://app.example.com.evil.io/", prefixes)
-    assert not allowed_return_url("https://app.example.com/", ())
+ALLOWLIST = "https://console.example.com/return, http://127.0.0.1:3000/, https://app.example.com/"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://console.example.com/return", True),
+        ("https://console.example.com/return/", True),
+        ("https://console.example.com/return/done?x=1#top", True),
+        ("https://CONSOLE.example.com:443/return?x", True),
+        ("http://127.0.0.1:3000/anything", True),
+        ("https://app.example.com", True),
+        ("https://console.example.com.evil.net/return", False),
+        ("https://console.example.com@evil.net/return", False),
+        ("https://user:pw@console.example.com/return", False),
+        ("https://console.example.com/returnevil", False),
+        ("https://console.example.com/retur", False),
+        ("https://console.example.com/", False),
+        ("http://console.example.com/return", False),
+        ("https://console.example.com:8443/return", False),
+        ("http://127.0.0.1:3001/", False),
+        ("https://evil.net/?https://console.example.com/return", False),
+    ],
+)
+def test_return_urls_match_an_entrys_scheme_host_port_and_path_below_a_slash(
+    url: str, allowed: bool
+) -> None:
+    assert allowed_return_url(url, parse_return_allowlist(ALLOWLIST)) is allowed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://console.example.com/return\r\nSet-Cookie: a=b",
+        "https://console.example.com/return\nx",
+        "https://console.example.com/return\x00",
+        "https://console.example.com/return\t",
+        "https://console.example.com/return done",
+        "https://console.example.com\\@evil.net/return",
+        "https://console.example.com/return/../admin",
+        "https://console.example.com/return/%2e%2e/admin",
+        "https://console.example.com/retürn",
+        "javascript:alert(1)//https://console.example.com/return",
+        "//console.example.com/return",
+        "https://console.example.com:99999/return",
+        "https://" + "a" * 3000 + ".com/",
+    ],
+)
+def test_return_urls_that_parsers_and_browsers_could_read_differently_are_malformed(
+    url: str,
+) -> None:
+    with pytest.raises(MalformedReturnUrl):
+        allowed_return_url(url, parse_return_allowlist(ALLOWLIST))
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("https://ok.example.com/, not-a-url", "entry 2 must be an absolute http or https URL"),
+        ("ftp://files.example.com/", "entry 1 must be an absolute http or https URL"),
+        ("https://ok.example.com/?next=1", "entry 1 must have no credentials, query or fragment"),
+        ("https://me@ok.example.com/", "entry 1 must have no credentials, query or fragment"),
+        ("https://ok.example.com/a/../b", "entry 1 must not contain . or .. path segments"),
+    ],
+)
+def test_allowlist_entries_are_parsed_once_and_a_bad_one_is_named_by_its_position(
+    raw: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        parse_return_allowlist(raw)
+    assert parse_return_allowlist("") == ()
 
 
 def test_pages_escape_everything_they_show() -> None:

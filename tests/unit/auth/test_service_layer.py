@@ -1,10 +1,14 @@
-"""auth-service's service layer on fakes (no MongoDB, no broker, no provider): the dance, the
-single-flight refresh, invalid_grant with and without a concurrent rotation, revocation."""
+"""auth-service's service layer on fakes (no MongoDB, no broker, no provider): the dance and its
+confirmation page, the single-flight refresh, invalid_grant with and without a concurrent
+rotation, revocation, issuing limits, profile URLs judged by resolution, and maintenance that
+isolates failures."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -14,11 +18,19 @@ from auth_service.domain.credential import Credential
 from auth_service.domain.errors import (
     CredentialNotFound,
     IntegrationDisabled,
+    ProviderUnavailable,
     ReauthorizationRequired,
+    ReturnUrlNotAllowed,
+    TooManyOpenAuthorizations,
 )
+from auth_service.domain.profiles import CustomProfile, system_client
 from auth_service.domain.secrets import Secret
 from auth_service.service_layer.endings import Completed, PageError, SiteChoice
+from auth_service.service_layer.links import Redirect
+from auth_service.service_layer.maintenance import Maintenance
+from auth_service.service_layer.profiles import NewProfile
 from platform_core.contract_types import AppSubject, SystemProfileRef, UserSubject
+from platform_core.errors import ValidationFailed
 from platform_core.events import (
     AuthorizationCompleted,
     AuthorizationFailed,
@@ -33,7 +45,16 @@ from platform_core.events import (
 from platform_core.events import (
     IntegrationDisabled as IntegrationDisabledEvent,
 )
-from tests.unit.auth.fakes import NOW, Auth, FakeLeases, UnreadableSecret, replica
+from tests.unit.auth.fakes import (
+    NOW,
+    PROVIDERS,
+    SETTINGS,
+    Auth,
+    FakeIdentityProvider,
+    FakeLeases,
+    UnreadableSecret,
+    replica,
+)
 
 APP = "app-1"
 COOKIE = "c" * 43
@@ -50,10 +71,16 @@ async def consent(auth: Auth, subject: object = None) -> Completed | SiteChoice:
         return_url=None,
         ttl_seconds=None,
     )
-    link_token = issued.authorization_url.rsplit("/", 1)[1]
-    redirect = await auth.links.start(link_token, COOKIE)
+    redirect = await click(auth, issued.authorization_url)
     state = dict(parse_qsl(urlsplit(redirect.url).query))["state"]
     return await auth.callbacks.callback({"state": state, "code": "the-code"}, COOKIE)
+
+
+async def click(auth: Auth, link: str) -> Redirect:
+    """What a person does with a link: open its page, press Continue."""
+    link_token = link.rsplit("/", 1)[1]
+    page = await auth.links.confirmation(link_token)
+    return await auth.links.start(link_token, page.form_token, COOKIE)
 
 
 async def connected(auth: Auth) -> Credential:
@@ -130,7 +157,7 @@ async def test_a_state_presented_twice_or_from_another_browser_binds_nothing() -
         return_url=None,
         ttl_seconds=None,
     )
-    redirect = await auth.links.start(issued.authorization_url.rsplit("/", 1)[1], COOKIE)
+    redirect = await click(auth, issued.authorization_url)
     state = dict(parse_qsl(urlsplit(redirect.url).query))["state"]
     with pytest.raises(PageError) as stolen:
         await auth.callbacks.callback({"state": state, "code": "x"}, "d" * 43)
@@ -299,3 +326,247 @@ def test_a_secret_never_prints() -> None:
     assert "s3cr3t" not in repr(secret) and "s3cr3t" not in str(secret)
     assert secret.reveal() == "s3cr3t"
     assert FakeLeases().held == {}
+
+
+# --- the confirmation page and the person's Continue -------------------------------------------
+
+
+async def issue(auth: Auth, **options: Any) -> str:
+    issued = await auth.links.issue(
+        app_id=APP,
+        integration="confluence",
+        profile=SystemProfileRef(),
+        subject=options.pop("subject", AppSubject()),
+        return_url=options.pop("return_url", None),
+        ttl_seconds=None,
+        **options,
+    )
+    return issued.authorization_url.rsplit("/", 1)[1]
+
+
+async def test_the_page_names_what_is_connected_and_showing_it_again_spends_nothing() -> None:
+    auth = replica()
+    link = await issue(auth, subject=UserSubject(user_id="u-7"), app_name="Support Bot")
+    (before,) = auth.repos.authorizations.items.values()
+    pages = [await auth.links.confirmation(link) for _ in range(3)]
+    assert {p.form_token for p in pages} == {pages[0].form_token}
+    assert (pages[0].display_name, pages[0].app_label, pages[0].user_id) == (
+        "Confluence",
+        "Support Bot",
+        "u-7",
+    )
+    assert pages[0].identity_provider_origin == "https://auth.atlassian.com"
+    (after,) = auth.repos.authorizations.items.values()
+    assert after == before and after.clicked_at is None
+    assert (await auth.links.confirmation(await issue(auth))).app_label == APP
+
+
+@pytest.mark.parametrize("presented", [None, "", "forged", "é" * 43])
+async def test_continuing_without_the_pages_form_token_spends_nothing(
+    presented: str | None,
+) -> None:
+    auth = replica()
+    link = await issue(auth)
+    with pytest.raises(PageError) as refused:
+        await auth.links.start(link, presented, COOKIE)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_form_token")
+    (authorization,) = auth.repos.authorizations.items.values()
+    assert authorization.clicked_at is None
+    token = (await auth.links.confirmation(link)).form_token
+    assert (await auth.links.start(link, token, COOKIE)).url.startswith("https://auth.atlassian")
+
+
+async def test_a_form_token_of_another_link_does_not_continue_this_one() -> None:
+    auth = replica()
+    first, second = await issue(auth), await issue(auth)
+    other = (await auth.links.confirmation(second)).form_token
+    with pytest.raises(PageError) as refused:
+        await auth.links.start(first, other, COOKIE)
+    assert refused.value.code == "invalid_form_token"
+
+
+async def test_a_spent_link_shows_410_and_its_token_cannot_continue_again() -> None:
+    auth = replica()
+    link = await issue(auth)
+    token = (await auth.links.confirmation(link)).form_token
+    await auth.links.start(link, token, COOKIE)
+    for attempt in (auth.links.confirmation(link), auth.links.start(link, token, COOKIE)):
+        with pytest.raises(PageError) as used:
+            await attempt
+        assert (used.value.status, used.value.code) == (410, "link_used")
+
+
+# --- issuing: return URLs and the cap on open authorizations -----------------------------------
+
+
+async def test_a_return_url_with_control_characters_is_a_validation_error_naming_it() -> None:
+    auth = replica(settings=SETTINGS.model_copy(update={"return_url_allowlist": "https://a.io/"}))
+    with pytest.raises(ValidationFailed) as refused:
+        await issue(auth, return_url="https://a.io/done\r\nSet-Cookie: x=y")
+    assert [e["field"] for e in refused.value.extra["errors"]] == ["return_url"]
+    with pytest.raises(ReturnUrlNotAllowed):
+        await issue(auth, return_url="https://a.io.evil.net/done")
+    assert await issue(auth, return_url="https://a.io/done?x=1")
+    assert len(auth.repos.authorizations.items) == 1
+
+
+async def test_an_app_cannot_hold_more_open_authorizations_than_the_cap() -> None:
+    settings = SETTINGS.model_copy(update={"max_open_authorizations_per_app": 2})
+    auth = replica(settings=settings)
+    await issue(auth)
+    await issue(auth)
+    with pytest.raises(TooManyOpenAuthorizations) as refused:
+        await issue(auth)
+    assert (refused.value.status, refused.value.code) == (429, "too_many_open_authorizations")
+    other = await auth.links.issue(
+        app_id="another-app",
+        integration="confluence",
+        profile=SystemProfileRef(),
+        subject=AppSubject(),
+        return_url=None,
+        ttl_seconds=None,
+    )
+    assert other.authorization_id
+    finished = next(iter(auth.repos.authorizations.items.values()))
+    failed = finished.fail("access_denied", "no", NOW).after
+    auth.repos.authorizations.items[failed.authorization_id] = failed
+    assert await issue(auth)
+
+
+# --- profiles: URLs judged by what they resolve to ---------------------------------------------
+
+
+def new_profile(**changes: Any) -> NewProfile:
+    values: dict[str, Any] = {
+        "name": "Team app",
+        "integration": "confluence",
+        "idp_name": "Atlassian",
+        "client_id": "team-app",
+        "client_secret": Secret.of("team-secret"),
+        "authorization_url": "https://idp.tenant.example/authorize",
+        "token_url": "https://idp.tenant.example/oauth/token",
+        "refresh_url": None,
+        "scopes": ("offline_access",),
+        "callback_url": None,
+        **changes,
+    }
+    return NewProfile(**values)
+
+
+async def test_a_profile_url_whose_host_resolves_inward_is_refused_naming_the_field() -> None:
+    auth = replica()
+    auth.destinations.internal.add("metadata.tenant.example")
+    inward = "https://metadata.tenant.example/oauth/token"
+    with pytest.raises(ValidationFailed) as refused:
+        await auth.profiles.create(APP, new_profile(refresh_url=inward))
+    assert [e["field"] for e in refused.value.extra["errors"]] == ["refresh_url"]
+    assert auth.repos.profiles.items == {}
+
+    created = await auth.profiles.create(APP, new_profile())
+    with pytest.raises(ValidationFailed) as patched:
+        await auth.profiles.patch(
+            APP, created.profile_id, {"token_url": inward, "client_secret": Secret.of("s")}
+        )
+    assert [e["field"] for e in patched.value.extra["errors"]] == ["token_url"]
+    stored = auth.repos.profiles.items[created.profile_id]
+    assert stored.token_url == "https://idp.tenant.example/oauth/token"
+
+
+async def test_a_url_refused_by_the_static_rules_is_not_resolved_at_all() -> None:
+    auth = replica()
+    with pytest.raises(ValidationFailed):
+        await auth.profiles.create(APP, new_profile(token_url="https://10.0.0.1/token"))
+    assert "https://10.0.0.1/token" not in auth.destinations.judged
+
+
+def test_no_secret_shows_in_the_repr_of_anything_holding_one() -> None:
+    client = system_client(PROVIDERS.get("confluence"), SETTINGS.callback_url)
+    assert client is not None
+    profile = CustomProfile(
+        profile_id="prof_1",
+        app_id=APP,
+        name="n",
+        integration="confluence",
+        idp_name="Atlassian",
+        client_id="team-app",
+        client_secret=Secret.of("team-s3cret"),
+        authorization_url="https://a.example/authorize",
+        token_url="https://a.example/token",
+        scopes=("x",),
+        callback_url=SETTINGS.callback_url,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    tokens = FakeIdentityProvider._tokens("x")
+    held = [client, profile, profile.client(PROVIDERS.get("confluence")), tokens, SETTINGS]
+    shown = " ".join(repr(value) + str(value) for value in held)
+    for secret in ("system-secret", "team-s3cret", "access-x", "refresh-x", "MDEyMzQ1"):
+        assert secret not in shown
+
+
+# --- maintenance isolates failures ------------------------------------------------------------
+
+
+async def idle_credentials(auth: Auth, users: list[str]) -> dict[str, Credential]:
+    for user in users:
+        assert isinstance(await consent(auth, UserSubject(user_id=user)), Completed)
+    old = NOW - timedelta(days=31)
+    for key, credential in list(auth.repos.credentials.items.items()):
+        auth.repos.credentials.items[key] = credential.model_copy(
+            update={"tokens_obtained_at": old}
+        )
+    return {c.subject.user_id: c for c in auth.repos.credentials.items.values()}
+
+
+def maintenance(auth: Auth, interval: float = 3600.0) -> Maintenance:
+    return Maintenance(
+        auth.uow,
+        PROVIDERS,
+        auth.tokens,
+        auth.links,
+        keepalive_days=30,
+        batch=100,
+        interval_seconds=interval,
+        clock=lambda: NOW,
+    )
+
+
+async def test_keepalive_refreshes_the_healthy_credentials_around_broken_ones() -> None:
+    auth = replica()
+    held = await idle_credentials(auth, ["ok-1", "garbage", "crashes", "ok-2"])
+    auth.idp.failures = {
+        "refresh-consent-2": ProviderUnavailable("unusable token response: no access_token"),
+        "refresh-consent-3": RuntimeError("a bug in one credential's path"),
+    }
+    upkeep = maintenance(auth)
+    assert await upkeep.keep_alive() == 2
+    statuses = {c.subject.user_id: c for c in auth.repos.credentials.items.values()}
+    assert statuses["ok-1"].version > held["ok-1"].version
+    assert statuses["ok-2"].version > held["ok-2"].version
+    assert statuses["garbage"] == held["garbage"] and statuses["crashes"] == held["crashes"]
+    tried = len(auth.idp.refreshes)
+    assert await upkeep.keep_alive() == 0  # the broken ones wait their backoff out
+    assert len(auth.idp.refreshes) == tried
+
+
+async def test_the_sweeper_runs_in_every_round_whatever_keepalive_met() -> None:
+    auth = replica()
+    await idle_credentials(auth, ["garbage"])
+    auth.idp.failures = {"refresh-consent-1": ProviderUnavailable("garbage")}
+    await issue(auth)
+    stale = next(a for a in auth.repos.authorizations.items.values() if a.status == "pending")
+    auth.repos.authorizations.items[stale.authorization_id] = stale.model_copy(
+        update={"expires_at": NOW - timedelta(seconds=1), "sweep_at": NOW - timedelta(seconds=1)}
+    )
+    loop = asyncio.create_task(maintenance(auth, interval=0.01).run_forever())
+    try:
+        for _ in range(200):
+            if auth.repos.authorizations.items[stale.authorization_id].status == "expired":
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert auth.repos.authorizations.items[stale.authorization_id].status == "expired"
+    assert auth.idp.refreshes == ["refresh-consent-1"]

@@ -95,10 +95,11 @@ def test_settings_defaults_follow_the_agreements() -> None:
     assert values.admin_link_ttl_seconds == 900 and values.user_link_ttl_seconds == 3600
     assert values.state_ttl_seconds == 600 and values.refresh_keepalive_days == 30
     assert values.lease_seconds > values.refresh_timeout_seconds
-    assert settings(return_url_allowlist="https://a/, https://b/").return_url_prefixes == (
-        "https://a/",
-        "https://b/",
-    )
+    rules = settings(return_url_allowlist="https://a/, https://b:8443/x/").return_url_rules
+    assert [(r.scheme, r.host, r.port, r.path) for r in rules] == [
+        ("https", "a", 443, ""),
+        ("https", "b", 8443, "/x"),
+    ]
 
 
 def test_malformed_encryption_keys_are_refused() -> None:

@@ -1,9 +1,11 @@
 """A browser stand-in that walks the OAuth consent flow of the local identity provider.
 
-It starts at any URL that redirects to the IdP's `/authorize` (our service's `/connect/...`
-link, or the authorize URL itself), signs in on oidc-provider's devInteractions login form
-(any login and password are accepted), approves (or cancels) the consent form and follows the
-redirect back to the callback, all with one cookie jar, like a browser would.
+It starts at our service's `/connect/...` link (or any URL that leads to the IdP's
+`/authorize`, or the authorize URL itself). On the link's confirmation page (contract §2,
+version 2: a form carrying a `form_token`) it presses Continue, as a person would; it then
+signs in on oidc-provider's devInteractions login form (any login and password are accepted),
+approves (or cancels) the consent form and follows the redirect back to the callback, all with
+one cookie jar, like a browser would.
 
 The session must keep cookies for IP hosts: `aiohttp.ClientSession(cookie_jar=
 aiohttp.CookieJar(unsafe=True))`.
@@ -19,6 +21,7 @@ import aiohttp
 
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_STEPS = 20
+CONFIRMATION_FIELD = "form_token"  # what marks auth-service's confirmation page's form
 
 
 class ConsentFlowError(RuntimeError):
@@ -89,6 +92,13 @@ def _parse(html: str) -> _PageParser:
     return parser
 
 
+def _confirmation_form(page: _PageParser) -> _Form | None:
+    """The one POST form of auth-service's confirmation page, if this page is that page."""
+    return next(
+        (f for f in page.forms if f.method == "post" and CONFIRMATION_FIELD in f.fields), None
+    )
+
+
 async def complete_consent(
     session: aiohttp.ClientSession,
     authorization_url: str,
@@ -97,7 +107,8 @@ async def complete_consent(
     login: str = "user-1",
     stop_at_prefix: str | None = None,
 ) -> ConsentResult:
-    """Drive the flow from `authorization_url` to the final response.
+    """Drive the flow from `authorization_url` (a `/connect/...` link, typically) to the final
+    response, pressing Continue on the link's confirmation page on the way.
 
     `deny=True` signs in, then cancels at the consent page, so the IdP redirects to the
     callback with `error=access_denied`. With `stop_at_prefix`, the URL starting with it is
@@ -126,6 +137,10 @@ async def complete_consent(
             continue
 
         page = _parse(text) if resp.status == 200 else None
+        confirm = _confirmation_form(page) if page else None
+        if confirm is not None:
+            url, method, data = urljoin(url, confirm.action), "POST", dict(confirm.fields)
+            continue
         form = next((f for f in page.forms if "prompt" in f.fields), None) if page else None
         if page is None or form is None:
             return ConsentResult(resp.status, url, text, visited)

@@ -1,10 +1,15 @@
 """auth-service's composition root: wires settings, the integrations, adapters and entrypoints.
 
 Built from settings and the integrations alone, nothing at import time. Start-up order
-(cleanup_ctx): MongoDB, RabbitMQ and the outbox relay (platform_core), then the provider HTTP
-session and the service layer, then the maintenance loop, then the event consumer, so shutdown
-runs the other way. A provider that names an unknown hook, a URL that breaks the rules or a
-keep-alive period longer than a provider's refresh-token lifetime refuses to start.
+(cleanup_ctx): MongoDB, RabbitMQ and the outbox relay (platform_core), then the vault's key
+checks, the finished-authorization retention index, the provider HTTP session and the service
+layer, then the maintenance loop, then the event consumer, so shutdown runs the other way. A
+provider that names an unknown hook, a URL that breaks the rules or a keep-alive period longer
+than a provider's refresh-token lifetime refuses to start, and so does a configured key that is
+not the one the database stores under its id (`KeyMismatch`).
+
+`resolver` replaces the DNS resolver of every provider call and of the profile URL checks (the
+tests use it to aim names at addresses without sending a packet).
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 
 from auth_service import __version__
+from auth_service.adapters.destinations import ResolvedDestinations
 from auth_service.adapters.hooks import Hooks
+from auth_service.adapters.key_checks import verify_keys
 from auth_service.adapters.leases import Leases
 from auth_service.adapters.provider_client import RetryPolicy, TokenEndpointClient
-from auth_service.adapters.repositories import INDEXES, repositories_with
+from auth_service.adapters.repositories import INDEXES, ensure_retention, repositories_with
 from auth_service.adapters.vault import Vault
 from auth_service.domain.providers import Provider, ProviderRefusedAtStartUp, Providers
 from auth_service.entrypoints import browser, events, http
+from auth_service.entrypoints.limits import LIMITS_KEY, Limits
 from auth_service.service_layer.callback import Callbacks
 from auth_service.service_layer.credentials import Credentials
 from auth_service.service_layer.endings import Endings
@@ -38,7 +47,10 @@ from platform_core.app import (
     create_service_app,
     unit_of_work,
 )
+from platform_core.logs import get_logger
 from platform_core.outbound_http import create_provider_session
+
+log = get_logger("auth_service.app")
 
 PROVIDER_CONNECTIONS = 100
 
@@ -77,7 +89,11 @@ MAINTENANCE_KEY = web.AppKey("maintenance", Maintenance)
 
 
 def create_app(
-    settings: AuthSettings, integrations: Integrations, *, maintenance_loop: bool = True
+    settings: AuthSettings,
+    integrations: Integrations,
+    *,
+    maintenance_loop: bool = True,
+    resolver: AbstractResolver | None = None,
 ) -> web.Application:
     providers = load_providers(settings, integrations)
     vault = Vault.from_setting(settings.token_encryption_keys.get_secret_value())
@@ -88,7 +104,11 @@ def create_app(
         routes=[http.routes, browser.routes],
         indexes=INDEXES,
     )
-    app.cleanup_ctx.append(_service_context(settings, providers, vault))
+    app[LIMITS_KEY] = Limits.per_minute(settings.rate_limit_per_minute, settings.trusted_proxy_hops)
+    app[browser.COOKIE_KEY] = browser.BrowserCookie.for_origin(
+        settings.secure_origin, settings.state_ttl_seconds
+    )
+    app.cleanup_ctx.append(_service_context(settings, providers, vault, resolver))
     if maintenance_loop:
         app.cleanup_ctx.append(_maintenance_context)
     app.cleanup_ctx.append(consumer_context(events.QUEUE, events.subscriptions))
@@ -96,28 +116,37 @@ def create_app(
 
 
 def _service_context(
-    settings: AuthSettings, providers: Providers, vault: Vault
+    settings: AuthSettings,
+    providers: Providers,
+    vault: Vault,
+    resolver: AbstractResolver | None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
+        db = app[DATABASE_KEY]
+        registered = await verify_keys(db, vault)
+        if registered:
+            log.info("vault_keys_registered", kids=registered)
+        await ensure_retention(db, settings.finished_authorization_retention_seconds)
         uow = unit_of_work(app, repositories_with(vault))
+        insecure = settings.allow_insecure_provider_urls
         session = create_provider_session(
-            allow_insecure_loopback=settings.allow_insecure_provider_urls,
-            limit=PROVIDER_CONNECTIONS,
+            allow_insecure_loopback=insecure, resolver=resolver, limit=PROVIDER_CONNECTIONS
         )
         async with session:
             profiles = Profiles(
                 uow,
                 providers,
-                ProfileRules(settings.callback_url, settings.allow_insecure_provider_urls),
+                ProfileRules(settings.callback_url, insecure),
+                ResolvedDestinations(allow_insecure_loopback=insecure, resolver=resolver),
             )
             endings = Endings(uow, providers)
-            links = Links(uow, profiles, endings, settings)
+            links = Links(uow, providers, profiles, endings, settings)
             tokens = Tokens(
                 uow,
                 providers,
                 profiles,
                 TokenEndpointClient(session, retry_policy(settings)),
-                Leases(app[DATABASE_KEY], settings.lease_seconds),
+                Leases(db, settings.lease_seconds),
                 RefreshTiming(settings.lease_seconds, settings.force_refresh_window_seconds),
             )
             app[http.UOW_KEY] = uow

@@ -1,7 +1,9 @@
 """auth-service's settings: contract §5's variables, the cross-service agreements, its own knobs.
 
-Everything is validated once at start-up; a malformed TOKEN_ENCRYPTION_KEYS (or any other bad
-value) makes `load_settings` refuse to start with a one-line reason that never echoes a value.
+Everything is validated once at start-up; a malformed TOKEN_ENCRYPTION_KEYS, a
+RETURN_URL_ALLOWLIST entry that is not a clean absolute http(s) URL (named by its position), or
+any other bad value makes `load_settings` refuse to start with a one-line reason that never
+echoes a value.
 The variables each integration declares in its manifest (its system OAuth app, the Atlassian
 base URLs) are read and validated with the manifests (`integration_manifests`), not here.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 
 from auth_service.domain.keys import parse_keyring
+from auth_service.domain.urls import ReturnUrlRule, parse_return_allowlist
 from platform_core.settings import ServiceSettings
 
 SERVICE_NAME = "auth-service"
@@ -25,6 +28,10 @@ class AuthSettings(ServiceSettings):
     refresh_keepalive_days: int = Field(default=30, ge=1, le=80)
     rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
     max_open_authorizations_per_app: int = Field(default=100, ge=1, le=100_000)
+    # How many reverse proxies in front append to X-Forwarded-For: the client address of the
+    # browser routes' rate limit is the entry that many from the right (0: the TCP peer).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    finished_authorization_retention_seconds: int = Field(default=30 * 24 * 3600, ge=1)
 
     admin_link_ttl_seconds: int = Field(default=15 * 60, ge=60)
     user_link_ttl_seconds: int = Field(default=60 * 60, ge=60)
@@ -44,6 +51,12 @@ class AuthSettings(ServiceSettings):
         parse_keyring(value.get_secret_value())
         return value
 
+    @field_validator("return_url_allowlist")
+    @classmethod
+    def _well_formed_allowlist(cls, value: str) -> str:
+        parse_return_allowlist(value)
+        return value
+
     @field_validator("public_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -54,8 +67,12 @@ class AuthSettings(ServiceSettings):
         return f"{self.public_base_url}/oauth/callback"
 
     @property
-    def return_url_prefixes(self) -> tuple[str, ...]:
-        return tuple(p.strip() for p in self.return_url_allowlist.split(",") if p.strip())
+    def return_url_rules(self) -> tuple[ReturnUrlRule, ...]:
+        return parse_return_allowlist(self.return_url_allowlist)
+
+    @property
+    def secure_origin(self) -> bool:
+        return self.public_base_url.startswith("https://")
 
     @property
     def lease_seconds(self) -> float:

@@ -2,8 +2,9 @@
 
 - `profiles`: custom OAuth 2.0 profiles; `client_secret` sealed.
 - `authorizations`: one browser dance; link, state, selection and browser cookie stored only as
-  SHA-256 hashes; the PKCE verifier and tokens awaiting a site choice sealed; a TTL removes
-  finished ones after a retention period.
+  SHA-256 hashes; the PKCE verifier and tokens awaiting a site choice sealed; a TTL index on
+  `finished_at` removes finished ones once FINISHED_AUTHORIZATION_RETENTION_SECONDS have passed
+  (`ensure_retention` retunes it when the setting changes).
 - `credentials`: one per app + integration + subject (unique); tokens sealed; `version` bumped
   by every write.
 - `profile_usage`: which custom profile each configured (app, integration) uses, from events.
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from auth_service.adapters.vault import Vault
 from auth_service.domain.authorization import Authorization, Site
@@ -51,7 +52,9 @@ SEALED_FIELDS = {
     AUTHORIZATIONS: ("code_verifier", "pending_access_token", "pending_refresh_token"),
     PROFILES: ("client_secret",),
 }
-FINISHED_AUTHORIZATION_RETENTION = timedelta(days=30)
+FINISHED_INDEX = "finished_expiry"
+# mongod's codes for an index that exists with other options (IndexOptionsConflict) or keys.
+INDEX_CONFLICTS = frozenset({85, 86})
 
 Session = AsyncClientSession | None
 
@@ -79,12 +82,6 @@ INDEXES = (
         "open_by_app",
     ),
     IndexSpec(
-        AUTHORIZATIONS,
-        [("finished_at", ASCENDING)],
-        "finished_expiry",
-        {"expireAfterSeconds": int(FINISHED_AUTHORIZATION_RETENTION.total_seconds())},
-    ),
-    IndexSpec(
         CREDENTIALS,
         [("app_id", ASCENDING), ("integration", ASCENDING), ("subject_key", ASCENDING)],
         "one_per_subject",
@@ -99,6 +96,23 @@ INDEXES = (
     IndexSpec(LEASES, [("expires_at", ASCENDING)], "lease_expiry", {"expireAfterSeconds": 300}),
     IndexSpec(USAGE, [("profile_id", ASCENDING)], "usage_by_profile"),
 )
+
+
+async def ensure_retention(db: AsyncDatabase[Document], seconds: int) -> None:
+    """The TTL index removing finished authorizations `seconds` after they finished."""
+    collection = db[AUTHORIZATIONS]
+    try:
+        await collection.create_index(
+            [("finished_at", ASCENDING)], name=FINISHED_INDEX, expireAfterSeconds=seconds
+        )
+    except OperationFailure as exc:
+        if exc.code not in INDEX_CONFLICTS:
+            raise
+        await db.command(
+            "collMod",
+            AUTHORIZATIONS,
+            index={"name": FINISHED_INDEX, "expireAfterSeconds": seconds},
+        )
 
 
 def _sealed(vault: Vault, record: str, **secrets: Secret | None) -> Document:

@@ -7,6 +7,9 @@ it no longer decrypts.
 
 Repositories keep secrets as `SealedSecret`s: what was read stays encrypted until `reveal()`,
 and saving one that is unchanged keeps its ciphertext instead of encrypting it again.
+
+A key id's check value is a constant sealed under that key (associated data `<kid>|key_check`):
+it opens only with the very key that made it, and says nothing about the key otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from auth_service.domain.keys import parse_keyring
 from auth_service.domain.secrets import Secret
 
 NONCE_BYTES = 12
+CHECK_PLAINTEXT = "auth-service vault key check"
 
 Sealed = dict[str, Any]  # {"kid": str, "nonce": bytes, "ciphertext": bytes}
 
@@ -42,11 +46,30 @@ class Vault:
     def from_setting(cls, raw: str) -> Vault:
         return cls(parse_keyring(raw))
 
+    @property
+    def kids(self) -> tuple[str, ...]:
+        return tuple(self._ciphers)
+
     def seal(self, plaintext: str, record_id: str, field: str) -> Sealed:
+        return self._seal_with(self.current_kid, plaintext, record_id, field)
+
+    def _seal_with(self, kid: str, plaintext: str, record_id: str, field: str) -> Sealed:
         nonce = os.urandom(NONCE_BYTES)
-        cipher = self._ciphers[self.current_kid]
-        ciphertext = cipher.encrypt(nonce, plaintext.encode(), _aad(record_id, field))
-        return {"kid": self.current_kid, "nonce": Binary(nonce), "ciphertext": Binary(ciphertext)}
+        ciphertext = self._ciphers[kid].encrypt(nonce, plaintext.encode(), _aad(record_id, field))
+        return {"kid": kid, "nonce": Binary(nonce), "ciphertext": Binary(ciphertext)}
+
+    def check_value(self, kid: str) -> Sealed:
+        """What proves, later, that a key under `kid` is this very key."""
+        return self._seal_with(kid, CHECK_PLAINTEXT, kid, "key_check")
+
+    def verifies(self, kid: str, check: Sealed) -> bool:
+        """Whether the configured key for `kid` is the one that made `check`."""
+        if check.get("kid") != kid:
+            return False
+        try:
+            return self.open(check, kid, "key_check") == CHECK_PLAINTEXT
+        except (VaultError, UnicodeDecodeError):
+            return False
 
     def open(self, sealed: Sealed, record_id: str, field: str) -> str:
         cipher = self._ciphers.get(str(sealed.get("kid")))

@@ -127,10 +127,12 @@ class CustomProfile(BaseModel):
     def patched(self, changes: Mapping[str, Any], now: datetime) -> CustomProfile:
         """The profile with `changes` applied; refuses to move where the secret goes (or whose
         secret it is) without the secret in the same change."""
+        current = {n: getattr(self, n) for n in SECRET_BOUND_FIELDS}
+        current["refresh_url"] = self.effective_refresh_url  # where refreshes go today
         moved = [
             name
             for name in SECRET_BOUND_FIELDS
-            if name in changes and changes[name] != getattr(self, name)
+            if name in changes and changes[name] != current[name]
         ]
         if moved and changes.get("client_secret") is None:
             raise ClientSecretRequired(

@@ -2,7 +2,9 @@
 
 Views are thin: validate (ApiRoutes does it from the annotations), call the service layer,
 shape the answer with the response models' `of`. Secrets go in, never out: the only response
-carrying a token is the access-token call, sent with Cache-Control: no-store.
+carrying a token is the access-token call, sent with Cache-Control: no-store. Issuing links is
+rate-limited per calling `sub` (RATE_LIMIT_PER_MINUTE, entrypoints.limits): 429 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from aiohttp import web
 from auth_service.domain import errors as e
 from auth_service.domain.secrets import Secret
 from auth_service.entrypoints import schemas as s
+from auth_service.entrypoints.limits import LIMITS_KEY
 from auth_service.service_layer.credentials import Credentials
 from auth_service.service_layer.links import Links
 from auth_service.service_layer.ports import Units
@@ -19,7 +22,7 @@ from auth_service.service_layer.profiles import NewProfile, Profiles
 from auth_service.service_layer.tokens import Tokens
 from platform_core.api import CALLER_KEY, ApiRoutes, PageQuery, Reply
 from platform_core.contract_types import utc_now
-from platform_core.errors import ValidationFailed
+from platform_core.errors import TooManyRequests, ValidationFailed
 from platform_core.service_auth import Scope
 
 routes = ApiRoutes(tags=["auth-service"])
@@ -124,9 +127,18 @@ async def delete_profile(request: web.Request, path: s.ProfilePath) -> Reply:
         e.AuthProfileNotFound,
         e.SystemProfileUnavailable,
         e.ReturnUrlNotAllowed,
+        ValidationFailed,
+        TooManyRequests,
+        e.TooManyOpenAuthorizations,
     ],
 )
 async def create_authorization(request: web.Request, body: s.AuthorizationIn) -> Reply:
+    wait = request.app[LIMITS_KEY].issuing.take(request[CALLER_KEY].subject)
+    if wait is not None:
+        raise TooManyRequests(
+            "Too many authorizations requested; try again later",
+            headers={"Retry-After": str(wait)},
+        )
     issued = await request.app[LINKS_KEY].issue(
         app_id=body.app_id,
         integration=body.integration,

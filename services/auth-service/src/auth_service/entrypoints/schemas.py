@@ -25,6 +25,11 @@ from platform_core.paging import Page
 
 ClientField = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
+# What domain.urls also refuses, stated where the OpenAPI document shows it: printable ASCII only
+# (no whitespace, no control character, no backslash). The allowlist match is the service's.
+ReturnUrl = Annotated[
+    str, StringConstraints(min_length=1, max_length=3000, pattern=r"^[!-\[\]-~]+$")
+]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -155,7 +160,13 @@ class AuthorizationIn(RequestModel):
     integration: IntegrationName
     profile: ProfileRef
     subject: Subject
-    return_url: Url | None = None
+    return_url: ReturnUrl | None = Field(
+        default=None,
+        description=(
+            "Where the browser goes after the consent: at or below an entry of the service's "
+            "RETURN_URL_ALLOWLIST (same scheme, host and port; the path at a / boundary)"
+        ),
+    )
     ttl_seconds: int | None = Field(default=None, ge=60)
     site_hint: Url | None = Field(
         default=None, description="A site URL or cloud id to bind when several sites are reachable"

@@ -122,7 +122,12 @@ class Callbacks:
         tokens = authorization.pending_tokens
         if site is None or tokens is None:
             await end.fail_and_raise(authorization, "invalid_site", "That site was not offered.")
-        return await end.complete(authorization, tokens, site)
+        try:
+            return await end.complete(authorization, tokens, site)
+        except Undecryptable:
+            await end.fail_and_raise(
+                authorization, "undecryptable", "This sign-in's secrets cannot be read."
+            )
 
     async def _consume_state(self, state: str | None) -> Authorization:
         if not state:

@@ -96,7 +96,7 @@ class Maintenance:
                 return False
             await self._tokens.refresh(credential)
         except ProblemError as exc:
-            log.warning("keepalive_refresh_failed", credential_id=credential_id, code=exc.code)
+            log.warning("keepalive_refresh_failed", credential_id=credential_id, error=exc.code)
         except Exception as exc:  # one credential's surprise must not stop the others
             log.error("keepalive_refresh_crashed", credential_id=credential_id, exc_info=exc)
         else:

@@ -5,7 +5,8 @@ A unit of work hands out `Repositories` bound to its transaction (`reads()` hand
 outside any transaction). Repositories seal secrets on the way in and hand back sealed
 `Secret`s on the way out; every `save` is a compare-and-set on the object's version, raising
 `VersionConflict` when someone else wrote first. The identity provider, the post-connection
-hooks and the refresh lease are ports too.
+hooks, the refresh lease and the judgement of where a provider URL's host resolves are ports
+too.
 """
 
 from __future__ import annotations
@@ -152,3 +153,10 @@ class RefreshLeases(Protocol):
     async def acquire(self, credential_id: str, holder: str) -> bool: ...
 
     async def release(self, credential_id: str, holder: str) -> None: ...
+
+
+class ProviderDestinations(Protocol):
+    """Where a provider URL's host resolves to, judged as a provider call would judge it."""
+
+    async def refusal(self, url: str) -> str | None:
+        """Why no provider call may go to `url` (a reason safe to show), or None if it may."""

@@ -1,6 +1,12 @@
 """Authorization profiles: listing system profiles, managing custom ones, resolving any of them
 into the OAuth client the dance and the refresh path use.
 
+A custom profile's URLs are judged twice before they are stored: by the static rules of
+contract §2, then by what their hosts resolve to (a name resolving to any internal address is
+refused, naming the field); every provider call judges the resolution again, so a name rebound
+later gains nothing. A change of where the secret goes, or of whose secret it is, needs the
+secret in the same request (domain.profiles).
+
 A custom profile is "in use" while an (app, integration) is configured with it (learnt from
 integration.configured / integration.removed events) or while a credential that was issued
 through it is not revoked. Pending authorizations do not count: deleting the profile makes
@@ -10,6 +16,7 @@ system OAuth app's client id: that app's secret is the platform's, not the tenan
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +41,13 @@ from auth_service.domain.profiles import (
 )
 from auth_service.domain.providers import Providers
 from auth_service.domain.secrets import Secret
-from auth_service.service_layer.ports import Clock, Repositories, Tx, Units
+from auth_service.service_layer.ports import (
+    Clock,
+    ProviderDestinations,
+    Repositories,
+    Tx,
+    Units,
+)
 from platform_core.api import PageQuery
 from platform_core.contract_types import CustomProfileRef, ProfileRef, utc_now
 from platform_core.errors import ValidationFailed
@@ -63,11 +76,17 @@ class NewProfile:
 
 class Profiles:
     def __init__(
-        self, uow: Units, providers: Providers, rules: ProfileRules, clock: Clock = utc_now
+        self,
+        uow: Units,
+        providers: Providers,
+        rules: ProfileRules,
+        destinations: ProviderDestinations,
+        clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
         self._providers = providers
         self._rules = rules
+        self._destinations = destinations
         self._clock = clock
 
     def system_profiles(self) -> list[SystemProfile]:
@@ -75,7 +94,7 @@ class Profiles:
 
     async def create(self, app_id: str, new: NewProfile) -> CustomProfile:
         self._providers.get(new.integration)
-        self._check(vars(new))
+        await self._check(vars(new))
         now = self._clock()
         profile = CustomProfile(
             profile_id=f"prof_{uuid.uuid4().hex}",
@@ -105,7 +124,7 @@ class Profiles:
     async def patch(
         self, app_id: str, profile_id: str, changes: Mapping[str, Any]
     ) -> CustomProfile:
-        self._check(changes)
+        await self._check(changes)
 
         async def work(tx: Tx) -> CustomProfile:
             current = _found(await tx.repos.profiles.get(app_id, profile_id), profile_id)
@@ -152,9 +171,10 @@ class Profiles:
             )
         return custom
 
-    def _check(self, fields: Mapping[str, Any]) -> None:
+    async def _check(self, fields: Mapping[str, Any]) -> None:
         urls = {name: fields.get(name) for name in URL_FIELDS}
         problems = url_problems(urls, allow_insecure=self._rules.allow_insecure)
+        problems += await self._resolution_problems(urls, {p["field"] for p in problems})
         if fields.get("scopes") is not None:
             problems += scope_problems(fields["scopes"])
         if fields.get("client_id") in self._providers.system_client_ids():
@@ -171,6 +191,17 @@ class Profiles:
         callback = fields.get("callback_url")
         if callback is not None and callback != self._rules.callback_url:
             raise InvalidCallbackUrl(f"The callback URL must be {self._rules.callback_url}")
+
+    async def _resolution_problems(
+        self, urls: Mapping[str, str | None], refused: set[str]
+    ) -> list[dict[str, str]]:
+        judged = {name: url for name, url in urls.items() if url and name not in refused}
+        reasons = await asyncio.gather(*(self._destinations.refusal(u) for u in judged.values()))
+        return [
+            {"field": name, "location": "body", "message": reason, "type": "url_rejected"}
+            for name, reason in zip(judged, reasons, strict=True)
+            if reason is not None
+        ]
 
 
 def _found(profile: CustomProfile | None, profile_id: str) -> CustomProfile:

@@ -3,8 +3,9 @@
 `create_authorization` is `POST /v1/authorizations`; `check_profile` reads the system profiles or
 the app's custom profile (contract §2) so that user_authorize, which needs no consent now, still
 refuses a profile that is missing, of another app or for another integration. auth-service's
-problem codes about the caller's input are passed on unchanged; any other answer, a timeout or a
-refused connection becomes 503 `auth_service_unavailable`.
+problem codes about the caller's input are passed on unchanged, and any other 422 it answers
+(input it refused, such as a return_url) stays a 422: bad input must not look like an outage.
+Any other answer, a timeout or a refused connection becomes 503 `auth_service_unavailable`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from platform_core.errors import (
     IntegrationNotFound,
     ProblemError,
     SystemProfileUnavailable,
+    UnprocessableEntity,
 )
 from platform_core.logs import get_logger
 from platform_core.service_auth import Scope, mint_token
@@ -31,8 +33,18 @@ from platform_core.service_auth import Scope, mint_token
 log = get_logger("integration_service.auth_client")
 
 CALLER = "integration-service"
+
+
+class ReturnUrlNotAllowed(UnprocessableEntity):
+    """auth-service's RETURN_URL_ALLOWLIST holds no entry the return_url is below."""
+
+    code = "return_url_not_allowed"
+    title = "Return URL Not Allowed"
+
+
 PASSED_THROUGH: dict[tuple[int, str], type[ProblemError]] = {
     (422, "auth_profile_not_found"): AuthProfileNotFound,
+    (422, "return_url_not_allowed"): ReturnUrlNotAllowed,
     (503, "system_profile_unavailable"): SystemProfileUnavailable,
     (404, "integration_not_found"): IntegrationNotFound,
 }
@@ -129,8 +141,9 @@ def _problem(status: int, body: Any) -> ProblemError:
     known = PASSED_THROUGH.get((status, code)) if isinstance(code, str) else None
     if known is not None:
         return known(detail)
-    if status == 422 and code == "validation_error":
+    if status == 422:
         errors = body.get("errors") if isinstance(body, dict) else None
-        return AuthServiceRejected(detail, extra={"errors": errors or []})
+        usable = errors if code == "validation_error" and isinstance(errors, list) else []
+        return AuthServiceRejected(detail, extra={"errors": usable})
     log.warning("auth_service_refused", status=status, code=code)
     return AuthServiceUnavailable("auth-service could not create the authorization")
