@@ -26,7 +26,7 @@ infra: setup
 
 run: setup
 	@$(UV) run --frozen python -m devinfra up --services
-	@echo "OpenAPI: http://127.0.0.1:8081/openapi.json http://127.0.0.1:8082/openapi.json http://127.0.0.1:8083/openapi.json"
+	@echo "OpenAPI: http://127.0.0.1:8081/openapi.json http://127.0.0.1:8082/openapi.json http://127.0.0.1:8083/openapi.json http://127.0.0.1:8084/openapi.json; MCP: http://127.0.0.1:8084/mcp"
 
 stop:
 	@$(UV) run --frozen python -m devinfra down

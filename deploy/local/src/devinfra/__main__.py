@@ -1,6 +1,8 @@
 """Command line: `python -m devinfra up|down|status|env`.
 
-Owns argument parsing and output only; what runs and where lives in `devinfra.stack`.
+Owns argument parsing and output only; what runs and where lives in `devinfra.stack`. `up`
+says first, as comment lines, which MongoDB and RabbitMQ it uses, whether it started them, and
+the database and queue names this checkout uses there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from devinfra.secrets import SECRET_NAMES
 
 
 def _up(state: Path, with_services: bool) -> int:
-    for key, value in stack.up(state, with_services=with_services).items():
+    provided = stack.up(state, with_services=with_services)
+    for line in stack.provision_lines(provided):
+        print(f"# {line}")  # a comment, so the output stays readable as an env file
+    for key, value in provided.items():
         if key not in SECRET_NAMES:
             print(f"{key}={value}")
     return 0

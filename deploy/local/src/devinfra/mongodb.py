@@ -157,6 +157,12 @@ def ensure_mongodb(state_dir: Path, url: str | None = None) -> str:
     return stack_server(state_dir).start()
 
 
+def owned_url(state_dir: Path) -> str | None:
+    """The URL of the server this state directory's devinfra runs, if it runs and answers."""
+    server = stack_server(state_dir)
+    return server.url if server.running() and ping(server.url) else None
+
+
 def stop_mongodb(state_dir: Path) -> bool:
     """Stop the server `ensure_mongodb` started, if any; never touches an external one."""
     return stack_server(state_dir).stop()

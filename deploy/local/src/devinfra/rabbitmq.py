@@ -234,6 +234,12 @@ def ensure_rabbitmq(state_dir: Path, url: str | None = None) -> str:
     return _stack_node(base_dir, node).start()
 
 
+def owned_url(state_dir: Path) -> str | None:
+    """The URL of the node this state directory's devinfra runs, if it runs and answers."""
+    node = IsolatedRabbitMQ.load(state_dir / STATE_SUBDIR)
+    return node.url if node is not None and node.running() and amqp_ok(node.url) else None
+
+
 def stop_rabbitmq(state_dir: Path) -> bool:
     """Stop the node `ensure_rabbitmq` started, if any; never touches a system broker."""
     node = IsolatedRabbitMQ.load(state_dir / STATE_SUBDIR)
