@@ -2,10 +2,12 @@
 
 `store` writes events into the `outbox` collection inside the caller's MongoDB transaction, so
 the change and its events commit together or not at all. `OutboxRelay` publishes what was
-committed, in `seq` order (which keeps the order per aggregate, since changes to one aggregate
-are serialised by their compare-and-set), marks each event sent only after the broker confirms
-it, and starts again from the first unsent event after a broker outage or a crash. So delivery is
-at least once; consumers dedupe on the event id.
+committed in batches: within a batch each aggregate's events go out one after another in `seq`
+order (changes to one aggregate are serialised by their compare-and-set, so that is the order
+they happened in) while different aggregates are published side by side, and a batch's events
+are marked sent together, only after the broker confirmed each. After a broker outage or a crash
+it starts again from the first unsent event. So delivery is at least once, in order per
+aggregate; consumers dedupe on the event id.
 
 The relay is woken at once by a commit in this process (`notify`) and, for commits made by other
 replicas, by a change stream on the outbox; a poll interval is only the fallback. One relay per
@@ -166,32 +168,61 @@ class OutboxRelay:
         return True
 
     async def drain(self) -> int:
-        """Publish every committed, unsent event in order; raise at the first failure."""
+        """Publish every committed, unsent event; raise after a batch in which one failed (what
+        was confirmed before the failure is marked sent first)."""
         published = 0
         while True:
             cursor = self._outbox.find({"sent_at": None}).sort("seq", ASCENDING)
             batch = await cursor.limit(self._batch_size).to_list()
-            for doc in batch:
-                await self._publish(doc)
-                published += 1
+            confirmed, failure = await self._publish_batch(batch)
+            await self._mark_sent(confirmed)
+            published += len(confirmed)
+            if failure is not None:
+                raise failure
             if len(batch) < self._batch_size:
                 return published
 
-    async def _publish(self, doc: Document) -> None:
-        event = CloudEvent.model_validate(doc["event"])
-        await self._broker.publish(event)
-        await self._mark_sent(doc["_id"])
-        self._metrics.outbox_published.labels(event.type).inc()
-        self._metrics.outbox_lag.observe((utc_now() - doc["created_at"]).total_seconds())
+    async def _publish_batch(
+        self, batch: list[Document]
+    ) -> tuple[list[tuple[Document, CloudEvent]], BaseException | None]:
+        by_aggregate: dict[str, list[Document]] = {}
+        for doc in batch:
+            by_aggregate.setdefault(str(doc.get("aggregate", "")), []).append(doc)
+        confirmed: list[tuple[Document, CloudEvent]] = []
 
-    async def _mark_sent(self, event_id: str) -> None:
-        await self._outbox.update_one({"_id": event_id}, {"$set": {"sent_at": utc_now()}})
+        async def in_order(docs: list[Document]) -> None:
+            # An aggregate's later events wait for its earlier ones to be confirmed.
+            for doc in docs:
+                event = CloudEvent.model_validate(doc["event"])
+                await self._broker.publish(event)
+                confirmed.append((doc, event))
+
+        outcomes = await asyncio.gather(
+            *(in_order(docs) for docs in by_aggregate.values()), return_exceptions=True
+        )
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        return confirmed, failure
+
+    async def _mark_sent(self, confirmed: list[tuple[Document, CloudEvent]]) -> None:
+        if not confirmed:
+            return
+        now = utc_now()
+        ids = [doc["_id"] for doc, _ in confirmed]
+        await self._outbox.update_many({"_id": {"$in": ids}}, {"$set": {"sent_at": now}})
+        for doc, event in confirmed:
+            self._metrics.outbox_published.labels(event.type).inc()
+            self._metrics.outbox_lag.observe((now - doc["created_at"]).total_seconds())
 
     async def flush(self) -> int:
-        """Publish what is pending now (graceful shutdown); never raises."""
+        """Publish what is pending now (graceful shutdown), then give the lease up so a
+        restarted replica publishes at once; never raises."""
         try:
             if await self._lease.acquire():
-                return await self.drain()
+                try:
+                    return await self.drain()
+                finally:
+                    with contextlib.suppress(PyMongoError, TimeoutError):
+                        await asyncio.wait_for(self._lease.release(), 2)
         except Exception as exc:
             log.warning("outbox_flush_incomplete", error=type(exc).__name__)
         return 0

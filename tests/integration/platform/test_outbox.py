@@ -13,10 +13,11 @@ from pymongo import AsyncMongoClient
 
 from devinfra.process import free_port
 from devinfra.rabbitmq import IsolatedRabbitMQ
+from platform_core.broker import Broker
 from platform_core.consumer import EventConsumer, on
 from platform_core.events import CloudEvent, IntegrationDisabled, IntegrationEnabled
 from platform_core.mongo import Document
-from platform_core.outbox import OUTBOX, OutboxRelay
+from platform_core.outbox import LEASES, OUTBOX, OutboxRelay
 from platform_core.unit_of_work import Transaction
 from tests.integration.platform.conftest import Parts, running_parts
 from tests.support.events import EventTap
@@ -114,7 +115,7 @@ async def test_events_written_while_the_broker_is_down_are_delivered_in_order_on
 class RelayKilledAfterPublish(OutboxRelay):
     """Dies between the broker's confirm and marking the event sent, as a SIGKILL would."""
 
-    async def _mark_sent(self, event_id: str) -> None:
+    async def _mark_sent(self, confirmed: list[tuple[Document, CloudEvent]]) -> None:
         raise asyncio.CancelledError
 
 
@@ -178,3 +179,84 @@ async def test_a_relay_killed_between_publish_and_mark_sent_redelivers_and_the_c
     assert len(handled) == 1
     assert await parts.db.effects.count_documents({}) == 1
     assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 0
+
+
+class RefusingBroker(Broker):
+    """The real broker, except that it refuses one event (as an outage would, mid-batch)."""
+
+    def __init__(self, real: Broker, refused: tuple[str, str]) -> None:
+        self._real, self._refused = real, refused
+
+    async def publish(self, event: CloudEvent) -> None:
+        if (event.data.get("app_id"), event.data.get("integration")) == self._refused:
+            raise ConnectionError("the broker went away")
+        await self._real.publish(event)
+
+
+def ours(events: list[dict[str, Any]], app_id: str) -> list[str]:
+    return [e["data"]["integration"] for e in events if e["data"].get("app_id") == app_id]
+
+
+async def pending(parts: Parts) -> list[str]:
+    docs = await parts.db[OUTBOX].find({"sent_at": None}).sort("seq", 1).to_list()
+    return [doc["event"]["data"]["integration"] for doc in docs]
+
+
+async def test_aggregates_go_out_side_by_side_each_in_the_order_it_was_written(
+    parts_without_relay: Parts, infra: Any
+) -> None:
+    parts = parts_without_relay
+    parts.uow.relay = None
+    apps = ["app-x", "app-y", "app-z"]
+    for step in range(5):
+        for app in apps:
+            await parts.uow.run(raise_events(toggles(app, step + 1)[step]))
+
+    async with EventTap(infra.amqp_url, ["integration.*"]) as tap:
+        relay = OutboxRelay(parts.db, parts.broker, parts.metrics)
+        assert await relay.drain() == 15
+        await tap.wait_for(lambda events: sum(len(ours(events, app)) for app in apps) >= 15)
+
+    for app in apps:
+        assert ours(tap.events, app) == [f"step{i}" for i in range(5)]
+    assert await pending(parts) == []
+
+
+async def test_a_refused_publish_marks_what_was_confirmed_and_holds_back_that_aggregate(
+    parts_without_relay: Parts, infra: Any
+) -> None:
+    parts = parts_without_relay
+    parts.uow.relay = None
+    for step in range(3):
+        await parts.uow.run(raise_events(toggles("app-ok", 3)[step]))
+        await parts.uow.run(raise_events(toggles("app-stuck", 3)[step]))
+    refusing = RefusingBroker(parts.broker, refused=("app-stuck", "step1"))
+    with pytest.raises(ConnectionError):
+        await OutboxRelay(parts.db, refusing, parts.metrics).drain()
+    # app-ok went out whole; app-stuck stopped at the refused event, its later one held back.
+    assert await pending(parts) == ["step1", "step2"]
+
+    async with EventTap(infra.amqp_url, ["integration.*"]) as tap:
+        assert await OutboxRelay(parts.db, parts.broker, parts.metrics).drain() == 2
+        await tap.wait_for(lambda events: len(ours(events, "app-stuck")) >= 2)
+    assert [
+        (e["data"]["app_id"], e["data"]["integration"])
+        for e in tap.events
+        if e["data"]["app_id"] in ("app-ok", "app-stuck")
+    ] == [
+        ("app-stuck", "step1"),
+        ("app-stuck", "step2"),
+    ]
+
+
+async def test_a_flushing_relay_gives_its_lease_up_for_the_next_replica(
+    parts_without_relay: Parts,
+) -> None:
+    parts = parts_without_relay
+    leaving = OutboxRelay(parts.db, parts.broker, parts.metrics)
+    await leaving.flush()
+    assert await parts.db[LEASES].count_documents({}) == 0
+    arriving = OutboxRelay(parts.db, parts.broker, parts.metrics)
+    parts.uow.relay = None
+    await parts.uow.run(raise_events(IntegrationEnabled(app_id="app-next", integration="x")))
+    assert await arriving.flush() == 1
