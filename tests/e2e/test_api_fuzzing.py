@@ -23,8 +23,8 @@ import pytest
 
 from platform_core.service_auth import Scope, mint_token
 from tests.e2e.conftest import System
-from tests.e2e.scenarios import connected_app, installed
 from tests.support.infra import TEST_JWT_SECRET
+from tests.support.scenarios import connected_app, installed
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
 

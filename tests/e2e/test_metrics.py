@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devinfra.platform_client import PlatformClient
 from tests.e2e.conftest import System
-from tests.e2e.scenarios import connected_app, control, installed
+from tests.support.scenarios import connected_app, control, installed
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ import pytest
 
 from devinfra.platform_client import PlatformClient, UnexpectedAnswer
 from tests.e2e.conftest import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, System
-from tests.e2e.scenarios import SITE, calls, connected_app, control, installed, landed, new_app
 from tests.support.events import EventTap
 from tests.support.profiles import custom_profile_body
+from tests.support.scenarios import SITE, calls, connected_app, control, installed, landed, new_app
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""Steps the cross-service scenarios share: a connected app, an installed task, and a look at
+"""Steps the cross-service scenarios and the benchmarks share: a connected app, an installed task, and a look at
 what landed on the Atlassian stand-in."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from devinfra.platform_client import PlatformClient
-from tests.e2e.conftest import SITES, System
+from tests.support.system import SITES, System
 from tests.support.waiting import eventually
 
 SITE = SITES[0]
