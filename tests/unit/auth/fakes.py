@@ -42,6 +42,20 @@ def _compare_and_set(items: dict[str, Any], key: str, value: Any) -> None:
 
 
 class FakeCredentials(FakeStore):
+    """`cached` is what this replica's cache would still hand out, by credential id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cached: dict[str, Credential] = {}
+
+    async def recent_for_subject(
+        self, app_id: str, integration: str, subject: Subject
+    ) -> Credential | None:
+        stored = await self.for_subject(app_id, integration, subject)
+        if stored is None:
+            return None
+        return self.cached.get(stored.credential_id, stored)
+
     async def for_subject(
         self, app_id: str, integration: str, subject: Subject
     ) -> Credential | None:
@@ -278,6 +292,22 @@ class FakeLeases:
             del self.held[credential_id]
 
 
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.vends: list[tuple[str, str]] = []
+        self.refreshes: list[tuple[str, str]] = []
+        self.consents: list[tuple[str, str, str]] = []
+
+    def vended(self, integration: str, outcome: str) -> None:
+        self.vends.append((integration, outcome))
+
+    def refreshed(self, integration: str, outcome: str) -> None:
+        self.refreshes.append((integration, outcome))
+
+    def consent_ended(self, integration: str, outcome: str, code: str) -> None:
+        self.consents.append((integration, outcome, code))
+
+
 @dataclass
 class Auth:
     """One auth-service replica's service layer over shared fakes."""
@@ -292,6 +322,7 @@ class Auth:
     callbacks: Callbacks
     tokens: Tokens
     credentials: Credentials
+    metrics: FakeMetrics
 
     @property
     def repos(self) -> FakeRepositories:
@@ -330,10 +361,12 @@ def replica(
     profiles = Profiles(
         uow, PROVIDERS, ProfileRules(SETTINGS.callback_url, False), destinations, clock
     )
-    endings = Endings(uow, PROVIDERS, clock)
+    metrics = FakeMetrics()
+    endings = Endings(uow, PROVIDERS, metrics, clock)
     links = Links(uow, PROVIDERS, profiles, endings, settings or SETTINGS, clock)
     callbacks = Callbacks(uow, profiles, endings, idp, hooks, SETTINGS.state_ttl_seconds, clock)
-    tokens = Tokens(uow, PROVIDERS, profiles, idp, leases, RefreshTiming(5.0, 5.0), clock)
+    timing = RefreshTiming(5.0, 5.0)
+    tokens = Tokens(uow, PROVIDERS, profiles, idp, leases, timing, metrics, clock)
     return Auth(
         uow,
         idp,
@@ -345,4 +378,5 @@ def replica(
         callbacks,
         tokens,
         Credentials(uow, clock),
+        metrics,
     )

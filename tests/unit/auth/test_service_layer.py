@@ -570,3 +570,68 @@ async def test_the_sweeper_runs_in_every_round_whatever_keepalive_met() -> None:
             await loop
     assert auth.repos.authorizations.items[stale.authorization_id].status == "expired"
     assert auth.idp.refreshes == ["refresh-consent-1"]
+
+
+# --- the credential cache and the metrics ------------------------------------------------------
+
+
+def cached_copy(credential: Credential, token: str, expires_in: timedelta) -> Credential:
+    return credential.model_copy(
+        update={"access_token": Secret.of(token), "expires_at": NOW + expires_in}
+    )
+
+
+async def test_the_fast_path_serves_a_cached_credential_that_is_valid_long_enough() -> None:
+    auth = replica()
+    credential = await connected(auth)
+    auth.repos.credentials.cached[credential.credential_id] = cached_copy(
+        credential, "access-from-the-cache", timedelta(hours=1)
+    )
+    assert await vend(auth) == "access-from-the-cache"
+    assert auth.idp.refreshes == []
+
+
+async def test_a_cached_credential_near_expiry_is_read_again_and_refreshed_from_what_is_stored() -> (
+    None
+):
+    auth = replica()
+    credential = await connected(auth)
+    # The cache's copy expires within min_valid_seconds; what is stored is newer and valid.
+    auth.repos.credentials.cached[credential.credential_id] = cached_copy(
+        credential, "access-stale", timedelta(seconds=10)
+    )
+    assert await vend(auth) == "access-consent-1"
+    assert auth.idp.refreshes == []
+
+    expiring(auth)
+    assert await vend(auth) == "access-refresh-1"
+    assert auth.idp.refreshes == ["refresh-consent-1"]
+
+
+async def test_a_forced_refresh_never_asks_the_cache() -> None:
+    auth = replica()
+    credential = await connected(auth)
+    auth.repos.credentials.cached[credential.credential_id] = cached_copy(
+        credential, "access-stale", timedelta(hours=1)
+    )
+    assert await vend(auth, force=True) == "access-refresh-1"
+    assert auth.idp.refreshes == ["refresh-consent-1"]
+
+
+async def test_vends_refreshes_and_consents_are_counted_by_outcome() -> None:
+    auth = replica()
+    await connected(auth)
+    await vend(auth)
+    expiring(auth)
+    await vend(auth)
+    auth.idp.refusal = "invalid_grant"
+    expiring(auth)
+    with pytest.raises(ReauthorizationRequired):
+        await vend(auth)
+    assert auth.metrics.consents == [("confluence", "completed", "")]
+    assert auth.metrics.vends == [
+        ("confluence", "served"),
+        ("confluence", "refreshed"),
+        ("confluence", "reauthorization_required"),
+    ]
+    assert auth.metrics.refreshes == [("confluence", "rotated"), ("confluence", "invalid_grant")]

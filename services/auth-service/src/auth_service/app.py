@@ -22,12 +22,19 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from auth_service import __version__
+from auth_service.adapters.credential_cache import CredentialCache
 from auth_service.adapters.destinations import ResolvedDestinations
 from auth_service.adapters.hooks import Hooks
 from auth_service.adapters.key_checks import verify_keys
 from auth_service.adapters.leases import Leases
+from auth_service.adapters.metrics import PrometheusAuthMetrics
 from auth_service.adapters.provider_client import RetryPolicy, TokenEndpointClient
-from auth_service.adapters.repositories import INDEXES, ensure_retention, repositories_with
+from auth_service.adapters.repositories import (
+    CREDENTIALS,
+    INDEXES,
+    ensure_retention,
+    repositories_with,
+)
 from auth_service.adapters.vault import Vault
 from auth_service.domain.providers import Provider, ProviderRefusedAtStartUp, Providers
 from auth_service.entrypoints import browser, events, http
@@ -41,6 +48,7 @@ from auth_service.service_layer.profiles import ProfileRules, Profiles
 from auth_service.service_layer.tokens import RefreshTiming, Tokens
 from auth_service.settings import SERVICE_NAME, AuthSettings
 from integration_manifests import Integrations
+from platform_core import tracing
 from platform_core.app import (
     DATABASE_KEY,
     consumer_context,
@@ -48,6 +56,7 @@ from platform_core.app import (
     unit_of_work,
 )
 from platform_core.logs import get_logger
+from platform_core.observability import METRICS_KEY, ProviderCallMetrics
 from platform_core.outbound_http import create_provider_session
 
 log = get_logger("auth_service.app")
@@ -127,10 +136,22 @@ def _service_context(
         if registered:
             log.info("vault_keys_registered", kids=registered)
         await ensure_retention(db, settings.finished_authorization_retention_seconds)
-        uow = unit_of_work(app, repositories_with(vault))
+        registry = app[METRICS_KEY].registry
+        cache = CredentialCache(
+            db[CREDENTIALS],
+            max_age_seconds=settings.credential_cache_max_age_seconds,
+            registry=registry,
+        )
+        uow = unit_of_work(app, repositories_with(vault, cache))
+        metrics = PrometheusAuthMetrics(registry)
+        provider_calls = ProviderCallMetrics(registry)
         insecure = settings.allow_insecure_provider_urls
         session = create_provider_session(
-            allow_insecure_loopback=insecure, resolver=resolver, limit=PROVIDER_CONNECTIONS
+            allow_insecure_loopback=insecure,
+            resolver=resolver,
+            limit=PROVIDER_CONNECTIONS,
+            # Spans for provider calls, but no traceparent sent outside the platform.
+            middlewares=tracing.client_middlewares(SERVICE_NAME, propagate=False),
         )
         async with session:
             profiles = Profiles(
@@ -139,15 +160,16 @@ def _service_context(
                 ProfileRules(settings.callback_url, insecure),
                 ResolvedDestinations(allow_insecure_loopback=insecure, resolver=resolver),
             )
-            endings = Endings(uow, providers)
+            endings = Endings(uow, providers, metrics)
             links = Links(uow, providers, profiles, endings, settings)
             tokens = Tokens(
                 uow,
                 providers,
                 profiles,
-                TokenEndpointClient(session, retry_policy(settings)),
+                TokenEndpointClient(session, retry_policy(settings), provider_calls),
                 Leases(db, settings.lease_seconds),
                 RefreshTiming(settings.lease_seconds, settings.force_refresh_window_seconds),
+                metrics,
             )
             app[http.UOW_KEY] = uow
             app[http.PROFILES_KEY] = profiles
@@ -158,8 +180,8 @@ def _service_context(
                 uow,
                 profiles,
                 endings,
-                TokenEndpointClient(session, retry_policy(settings)),
-                Hooks(session, settings.refresh_timeout_seconds),
+                TokenEndpointClient(session, retry_policy(settings), provider_calls),
+                Hooks(session, settings.refresh_timeout_seconds, provider_calls),
                 settings.state_ttl_seconds,
             )
             app[MAINTENANCE_KEY] = Maintenance(
@@ -171,7 +193,13 @@ def _service_context(
                 batch=settings.keepalive_batch,
                 interval_seconds=settings.keepalive_interval_seconds,
             )
-            yield
+            watcher = asyncio.create_task(cache.watch(), name="credential-cache")
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
     return context
 

@@ -42,6 +42,9 @@ class AuthSettings(ServiceSettings):
     refresh_backoff_seconds: float = Field(default=0.25, ge=0)
     refresh_max_backoff_seconds: float = Field(default=5.0, ge=0)
     force_refresh_window_seconds: float = Field(default=5.0, ge=0)
+    # The token fast path's cache of credentials in each replica: the oldest an entry may be
+    # served while its change stream is interrupted (0 turns the cache off).
+    credential_cache_max_age_seconds: float = Field(default=10.0, ge=0, le=300)
     keepalive_interval_seconds: float = Field(default=3600.0, gt=0)
     keepalive_batch: int = Field(default=100, ge=1)
 

@@ -10,6 +10,7 @@ service at start-up.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from auth_service.domain.authorization import Site
 from auth_service.domain.errors import ProviderUnavailable
 from auth_service.domain.providers import Provider
 from auth_service.domain.secrets import Secret
+from platform_core.observability import ProviderCallMetrics
 from platform_core.outbound_http import (
     OutboundError,
     parse_json_document,
@@ -29,22 +31,34 @@ from platform_core.outbound_http import (
 MAX_SITES_BYTES = 256 * 1024
 MAX_SITES = 500
 
-SitesHook = Callable[[aiohttp.ClientSession, Provider, Secret, float], Awaitable[list[Site]]]
+SitesHook = Callable[
+    [aiohttp.ClientSession, Provider, Secret, float, ProviderCallMetrics], Awaitable[list[Site]]
+]
 
 
 async def atlassian_accessible_resources(
-    session: aiohttp.ClientSession, provider: Provider, access_token: Secret, timeout: float
+    session: aiohttp.ClientSession,
+    provider: Provider,
+    access_token: Secret,
+    timeout: float,
+    metrics: ProviderCallMetrics,
 ) -> list[Site]:
     url = f"{provider.oauth.api_base_url}/oauth/token/accessible-resources"
     headers = {"Authorization": f"Bearer {access_token.reveal()}", "Accept": "application/json"}
+    integration, started = provider.integration, time.monotonic()
     try:
         async with request(
             session, "GET", url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
         ) as resp:
+            metrics.answered(integration, "sites", resp.status, time.monotonic() - started)
             if resp.status != 200:
                 raise ProviderUnavailable(f"accessible-resources answered {resp.status}")
             body = parse_json_document(await read_bounded(resp, MAX_SITES_BYTES))
-    except (TimeoutError, aiohttp.ClientError, OutboundError) as exc:
+    except OutboundError as exc:  # refused before sending, or an answer too large to read
+        raise ProviderUnavailable(f"accessible-resources: {type(exc).__name__}") from None
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        timed_out = isinstance(exc, TimeoutError)
+        metrics.failed(integration, "sites", timed_out, time.monotonic() - started)
         raise ProviderUnavailable(f"accessible-resources: {type(exc).__name__}") from None
     return parse_sites(body)
 
@@ -78,9 +92,15 @@ SITES_HOOKS: Mapping[str, SitesHook] = {
 class Hooks:
     """The registry the service layer's `PostConnectionHooks` port reaches."""
 
-    def __init__(self, session: aiohttp.ClientSession, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        timeout_seconds: float,
+        metrics: ProviderCallMetrics,
+    ) -> None:
         self._session = session
         self._timeout = timeout_seconds
+        self._metrics = metrics
 
     @staticmethod
     def known(name: str) -> bool:
@@ -90,4 +110,5 @@ class Hooks:
         return self.known(name)
 
     async def sites(self, name: str, provider: Provider, access_token: Secret) -> list[Site]:
-        return await SITES_HOOKS[name](self._session, provider, access_token, self._timeout)
+        hook = SITES_HOOKS[name]
+        return await hook(self._session, provider, access_token, self._timeout, self._metrics)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from auth_service.domain.profiles import OAuthClient
 from auth_service.domain.secrets import Secret
 from platform_core.contract_types import utc_now
 from platform_core.logs import get_logger
+from platform_core.observability import ProviderCallMetrics
 from platform_core.outbound_http import (
     DestinationRefused,
     MalformedResponse,
@@ -70,9 +72,12 @@ class _Retryable(Exception):
 
 
 class TokenEndpointClient:
-    def __init__(self, session: aiohttp.ClientSession, policy: RetryPolicy) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, policy: RetryPolicy, metrics: ProviderCallMetrics
+    ) -> None:
         self._session = session
         self.policy = policy
+        self._metrics = metrics
 
     async def exchange_code(
         self, client: OAuthClient, code: str, verifier: Secret | None
@@ -115,22 +120,26 @@ class TokenEndpointClient:
             method=client.auth_method,
         )
         timeout = aiohttp.ClientTimeout(total=self.policy.timeout_seconds)
+        integration, started = client.provider.integration, time.monotonic()
         try:
             async with request(
                 self._session, "POST", url, data=data, headers=headers, timeout=timeout
             ) as resp:
                 status = resp.status
+                self._metrics.answered(integration, "token", status, time.monotonic() - started)
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
                 if status == 429 or status >= 500:
                     raise _Retryable(f"status {status}", retry_after, sent=False)
                 raw = await read_bounded(resp, MAX_TOKEN_RESPONSE_BYTES)
         except TimeoutError:
+            self._metrics.failed(integration, "token", True, time.monotonic() - started)
             raise _Retryable("timeout", sent=True) from None
         except DestinationRefused as exc:
             raise ProviderUnavailable(str(exc)) from None
         except ResponseTooLarge:
             raise ProviderUnavailable("the token endpoint answered too much") from None
         except aiohttp.ClientError as exc:
+            self._metrics.failed(integration, "token", False, time.monotonic() - started)
             raise _Retryable(f"connection: {type(exc).__name__}", sent=True) from None
         try:
             body = parse_json_object(raw)

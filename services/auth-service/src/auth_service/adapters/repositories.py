@@ -29,6 +29,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from auth_service.adapters.credential_cache import CredentialCache
 from auth_service.adapters.vault import Vault
 from auth_service.domain.authorization import Authorization, Site
 from auth_service.domain.credential import Credential, SiteBinding, TokenSet, subject_key
@@ -139,10 +140,26 @@ async def _compare_and_set(collection: Any, doc: Document, version: int, session
 
 
 class CredentialRepository:
-    def __init__(self, db: AsyncDatabase[Document], session: Session, vault: Vault) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        session: Session,
+        vault: Vault,
+        cache: CredentialCache | None = None,
+    ) -> None:
         self._credentials = db[CREDENTIALS]
         self._session = session
         self._vault = vault
+        # Only outside a transaction: a transaction reads what it is about to decide on.
+        self._cache = cache if session is None else None
+
+    async def recent_for_subject(
+        self, app_id: str, integration: str, subject: Subject
+    ) -> Credential | None:
+        if self._cache is None:
+            return await self.for_subject(app_id, integration, subject)
+        doc = await self._cache.find(app_id, integration, subject_key(subject))
+        return self._credential(doc) if doc is not None else None
 
     async def for_subject(
         self, app_id: str, integration: str, subject: Subject
@@ -508,13 +525,14 @@ class MongoRepositories:
 
 
 def repositories_with(
-    vault: Vault,
+    vault: Vault, cache: CredentialCache | None = None
 ) -> Callable[[AsyncDatabase[Document], Session], MongoRepositories]:
-    """The repository factory of auth-service's unit of work, sealing with `vault`."""
+    """The repository factory of auth-service's unit of work, sealing with `vault`; reads
+    outside a transaction may use `cache` for the token fast path."""
 
     def build(db: AsyncDatabase[Document], session: Session) -> MongoRepositories:
         return MongoRepositories(
-            CredentialRepository(db, session, vault),
+            CredentialRepository(db, session, vault, cache),
             AuthorizationRepository(db, session, vault),
             ProfileRepository(db, session, vault),
             ProfileUsageRepository(db, session),

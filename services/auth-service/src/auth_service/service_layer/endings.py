@@ -15,7 +15,7 @@ from typing import NoReturn
 from auth_service.domain.authorization import Authorization, Site
 from auth_service.domain.credential import Credential, SiteBinding, TokenSet
 from auth_service.domain.providers import Providers
-from auth_service.service_layer.ports import Clock, Tx, Units
+from auth_service.service_layer.ports import AuthMetrics, Clock, Tx, Units
 from platform_core.contract_types import SiteResource, utc_now
 from platform_core.domain import Transition, VersionConflict
 from platform_core.logs import get_logger
@@ -54,9 +54,12 @@ class SiteChoice:
 
 
 class Endings:
-    def __init__(self, uow: Units, providers: Providers, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, uow: Units, providers: Providers, metrics: AuthMetrics, clock: Clock = utc_now
+    ) -> None:
         self._uow = uow
         self._providers = providers
+        self._metrics = metrics
         self._clock = clock
 
     async def commit(self, transition: Transition[Authorization]) -> Authorization:
@@ -127,6 +130,7 @@ class Endings:
             except VersionConflict:
                 if attempt == CREDENTIAL_ATTEMPTS:
                     raise already_finished() from None
+        self._metrics.consent_ended(authorization.integration, "completed", "")
         log.info(
             "authorization_completed",
             authorization_id=authorization.authorization_id,
@@ -145,6 +149,7 @@ class Endings:
             await self.commit(transition)
         except VersionConflict:
             return False
+        self._metrics.consent_ended(authorization.integration, "failed", code)
         log.info(
             "authorization_failed", authorization_id=authorization.authorization_id, error=code
         )
@@ -157,7 +162,10 @@ class Endings:
         raise PageError(400, "Connection failed", description, code)
 
     async def expire(self, authorization: Authorization) -> None:
+        transition = authorization.expire(self._clock())
         try:
-            await self.commit(authorization.expire(self._clock()))
+            await self.commit(transition)
         except VersionConflict:
             return
+        if transition.changed:
+            self._metrics.consent_ended(authorization.integration, "failed", "expired")

@@ -29,10 +29,16 @@ Clock = Callable[[], datetime]
 
 
 class CredentialStore(Protocol):
+    async def recent_for_subject(
+        self, app_id: str, integration: str, subject: Subject
+    ) -> Credential | None:
+        """The token fast path: possibly from this replica's cache, so up to its staleness
+        bound old, and only ever a usable credential from there; nothing opened."""
+
     async def for_subject(
         self, app_id: str, integration: str, subject: Subject
     ) -> Credential | None:
-        """The token fast path: one indexed read, nothing opened."""
+        """The subject's credential as stored now: one indexed read, nothing opened."""
 
     async def get(self, credential_id: str) -> Credential | None: ...
 
@@ -160,3 +166,14 @@ class ProviderDestinations(Protocol):
 
     async def refusal(self, url: str) -> str | None:
         """Why no provider call may go to `url` (a reason safe to show), or None if it may."""
+
+
+class AuthMetrics(Protocol):
+    """What operators count per integration: token vends and refreshes by outcome, consents by
+    how they ended."""
+
+    def vended(self, integration: str, outcome: str) -> None: ...
+
+    def refreshed(self, integration: str, outcome: str) -> None: ...
+
+    def consent_ended(self, integration: str, outcome: str, code: str) -> None: ...

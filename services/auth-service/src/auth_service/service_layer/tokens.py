@@ -1,8 +1,13 @@
 """Token vending and refresh (contract §2 "Credentials and tokens", RFC 6749 §6).
 
-The access-token call on a valid token is one indexed read and one decryption: no write, no
-lock. Refresh is the rare path, and one credential makes at most one token-endpoint call per
-rotation however many callers and replicas ask:
+The access-token call on a valid token is one read, from this replica's credential cache when
+it is fresh there (see `CredentialStore.recent_for_subject`), and one decryption: no write, no
+lock. The cache is not asked after `force_refresh`, and what it gives is read again from the
+database whenever it would need a refresh (its token expires within `min_valid_seconds`), so a
+refresh always starts from the stored credential.
+
+Refresh is the rare path, and one credential makes at most one token-endpoint call per rotation
+however many callers and replicas ask:
 - in a process, callers of the same credential share one in-flight refresh task;
 - across replicas, the task takes the credential's lease; a loser polls until the credential's
   version changes (the winner wrote) or the lease frees up;
@@ -35,6 +40,7 @@ from auth_service.domain.profiles import OAuthClient
 from auth_service.domain.providers import Providers
 from auth_service.domain.secrets import Secret
 from auth_service.service_layer.ports import (
+    AuthMetrics,
     Clock,
     IdentityProvider,
     RefreshLeases,
@@ -82,9 +88,11 @@ class Tokens:
         identity_provider: IdentityProvider,
         leases: RefreshLeases,
         timing: RefreshTiming,
+        metrics: AuthMetrics,
         clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._metrics = metrics
         self._providers = providers
         self._profiles = profiles
         self._idp = identity_provider
@@ -103,16 +111,40 @@ class Tokens:
         min_valid_seconds: int,
         force_refresh: bool,
     ) -> Vended:
+        try:
+            vended, refreshed = await self._vend(
+                app_id,
+                integration,
+                subject,
+                min_valid_seconds=min_valid_seconds,
+                force_refresh=force_refresh,
+            )
+        except ProblemError as exc:
+            self._metrics.vended(integration, exc.code)
+            raise
+        self._metrics.vended(integration, "refreshed" if refreshed else "served")
+        return vended
+
+    async def _vend(
+        self,
+        app_id: str,
+        integration: str,
+        subject: Subject,
+        *,
+        min_valid_seconds: int,
+        force_refresh: bool,
+    ) -> tuple[Vended, bool]:
         provider = self._providers.get(integration)
-        credential = _usable(
-            await self._uow.reads().credentials.for_subject(app_id, integration, subject)
-        )
-        if credential.needs_refresh(
-            now=self._clock(),
-            min_valid_seconds=min_valid_seconds,
-            force_refresh=force_refresh,
-            force_window_seconds=self._timing.force_window_seconds,
-        ):
+        credentials = self._uow.reads().credentials
+        now = self._clock()
+        found = None
+        if not force_refresh:
+            found = await credentials.recent_for_subject(app_id, integration, subject)
+        if found is None or self._needs_refresh(found, min_valid_seconds, force_refresh, now):
+            found = await credentials.for_subject(app_id, integration, subject)
+        credential = _usable(found)
+        refreshed = self._needs_refresh(credential, min_valid_seconds, force_refresh, now)
+        if refreshed:
             credential = await self.refresh(credential)
         access = credential.access_token
         if access is None:
@@ -129,8 +161,19 @@ class Tokens:
                 site_url=credential.resource.site_url,
                 api_base_url=provider.site_api_base_for(cloud_id),
             )
-        return Vended(
+        vended = Vended(
             opened, credential.expires_at, credential.scopes, credential.credential_id, resource
+        )
+        return vended, refreshed
+
+    def _needs_refresh(
+        self, credential: Credential, min_valid_seconds: int, force_refresh: bool, now: datetime
+    ) -> bool:
+        return credential.needs_refresh(
+            now=now,
+            min_valid_seconds=min_valid_seconds,
+            force_refresh=force_refresh,
+            force_window_seconds=self._timing.force_window_seconds,
         )
 
     async def refresh(self, seen: Credential) -> Credential:
@@ -175,34 +218,43 @@ class Tokens:
             await asyncio.sleep(LOSER_POLL_SECONDS)
 
     async def _rotate(self, credential: Credential) -> Credential:
+        integration = credential.integration
         client = await self._client(credential)
         refresh_token = credential.refresh_token
         if refresh_token is None:
+            self._metrics.refreshed(integration, "no_refresh_token")
             await self._lost(credential, "no_refresh_token")
         try:
             tokens = await self._idp.refresh(client, refresh_token)
         except ProviderRefused as exc:
             if exc.error != "invalid_grant":
+                self._metrics.refreshed(integration, "refused")
                 log.error(
                     "token_refresh_refused", credential_id=credential.credential_id, error=exc.error
                 )
                 raise ProviderUnavailableError("The provider refused the refresh") from None
             fresh = await self._read(credential.credential_id)
             if fresh.version != credential.version:
+                self._metrics.refreshed(integration, "rotated_elsewhere")
                 return fresh
+            self._metrics.refreshed(integration, "invalid_grant")
             await self._lost(credential, "invalid_grant")
         except ProviderUnavailable as exc:
+            self._metrics.refreshed(integration, "unavailable")
             log.warning(
                 "token_refresh_unavailable", credential_id=credential.credential_id, reason=str(exc)
             )
             raise ProviderUnavailableError("The identity provider is unavailable") from None
         except Undecryptable:
+            self._metrics.refreshed(integration, "undecryptable")
             await self._lost(credential, "undecryptable")
         rotated = credential.rotate(tokens, self._clock())
         try:
             await self._uow.run(lambda tx: _store(tx, rotated))
         except VersionConflict:
+            self._metrics.refreshed(integration, "rotated_elsewhere")
             return await self._read(credential.credential_id)
+        self._metrics.refreshed(integration, "rotated")
         log.info("credential_refreshed", credential_id=credential.credential_id)
         return rotated.after
 
