@@ -1,36 +1,35 @@
 """auth-service benchmarks, each beside a baseline measured in the same run.
 
-1. The access-token call on a valid token, 64 concurrent callers for a few seconds: requests
-   per second, p50 and p99, against a bare aiohttp handler reading one document by _id from the
-   same database (bench/auth/baseline.py). The ratio is what the JWT check, the validation, the
-   indexed read and the AES-GCM decryption cost over the bare read.
-2. The refresh storm: two auth-service processes, one expired credential, 200 concurrent
-   callers: time until all are served, and how many calls reached the token endpoint (1).
+1. The access-token call on a valid token, CONCURRENCY concurrent callers for a few seconds:
+   throughput, p50 and p99, against a bare aiohttp handler reading one document by _id from the
+   same database (bench/auth/baseline.py). Twice: on a replica whose credential cache is warm
+   (goal: at least the baseline's throughput, p99 no worse), and on one with the cache off
+   (CREDENTIAL_CACHE_MAX_AGE_SECONDS=0; goal: at least 0.8x the baseline's throughput).
+2. The refresh storm: two auth-service replicas, one expired credential, STORM_CALLERS
+   concurrent callers: time until all are served, and how many calls reached the token endpoint
+   (must be 1).
 
 Real infrastructure throughout: the MongoDB-compatible server, RabbitMQ, oidc-provider and the
-Atlassian fake. Run with `uv run python -m bench.auth` or `uv run python bench/auth/run.py`.
+Atlassian fake. Run with `python -m bench auth`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 import aiohttp
 from pymongo import AsyncMongoClient
 
+from bench.report import Figure, compare, latency_figures, load
 from devinfra.atlassian_fake import AtlassianFake
 from devinfra.consent import complete_consent
 from devinfra.idp import IdentityProvider
@@ -43,49 +42,9 @@ from tests.support.processes import ServiceProcess, delete_queues
 
 CONCURRENCY = 64
 DURATION_SECONDS = 5.0
-WARMUP_SECONDS = 1.0
 STORM_CALLERS = 200
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-client-secret"
 APP_ID = "bench-app"
-
-
-async def load(
-    call: Callable[[aiohttp.ClientSession], Awaitable[int]], seconds: float
-) -> tuple[float, list[float], int]:
-    """Run CONCURRENCY callers for `seconds`; returns (requests/s, latencies in ms, failures)."""
-    latencies: list[float] = []
-    failures = 0
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        deadline = time.perf_counter() + WARMUP_SECONDS
-        while time.perf_counter() < deadline:
-            await call(session)
-
-        async def caller() -> None:
-            nonlocal failures
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                status = await call(session)
-                latencies.append((time.perf_counter() - started) * 1000)
-                failures += status != 200
-
-        begun = time.perf_counter()
-        stop = begun + seconds
-        await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - begun
-    return len(latencies) / elapsed, latencies, failures
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def report(name: str, rps: float, latencies: list[float], failures: int) -> None:
-    print(
-        f"  {name:<28} {rps:8.0f} req/s   p50 {statistics.median(latencies):7.1f} ms   "
-        f"p99 {percentile(latencies, 0.99):7.1f} ms   failures {failures}"
-    )
 
 
 @contextlib.asynccontextmanager
@@ -121,13 +80,22 @@ async def stack(workdir: Path) -> AsyncIterator[dict[str, Any]]:
     }
     first = ServiceProcess("auth_service", {**env, "PORT": str(public_port)}, workdir / "a.log")
     second = ServiceProcess("auth_service", env, workdir / "b.log")
+    cold = ServiceProcess(
+        "auth_service", {**env, "CREDENTIAL_CACHE_MAX_AGE_SECONDS": "0"}, workdir / "cold.log"
+    )
     client: AsyncMongoClient[Document] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
     try:
-        await first.start()
-        await second.start()
-        yield {"idp": idp, "replicas": [first, second], "db": client[database], "infra": infra}
+        for replica in (first, second, cold):
+            await replica.start()
+        yield {
+            "idp": idp,
+            "replicas": [first, second],
+            "cold": cold,
+            "db": client[database],
+            "infra": infra,
+        }
     finally:
-        for replica in (first, second):
+        for replica in (first, second, cold):
             with contextlib.suppress(Exception):
                 await replica.stop()
         await atlassian.stop()
@@ -164,55 +132,79 @@ async def main() -> None:
 
 
 async def _run(running: dict[str, Any], workdir: Path) -> None:
-    first = running["replicas"][0]
-    token = mint_token(TEST_JWT_SECRET, "bench", [Scope.ISSUE_TOKENS, Scope.WRITE, Scope.READ])
+    first, cold = running["replicas"][0], running["cold"]
+    token = mint_token(
+        TEST_JWT_SECRET, "bench", [Scope.ISSUE_TOKENS, Scope.WRITE, Scope.READ], ttl_seconds=3600
+    )
     credential_id = await connect(first.url, token)
     headers = {"Authorization": f"Bearer {token}"}
-    vend_url = f"{first.url}/v1/apps/{APP_ID}/integrations/confluence/access-token"
+    path = f"/v1/apps/{APP_ID}/integrations/confluence/access-token"
 
-    async def vend(session: aiohttp.ClientSession) -> int:
-        async with session.post(vend_url, json={"subject": {"type": "app"}}, headers=headers) as r:
-            await r.read()
-            return r.status
-
-    baseline_port = free_port()
-    infra = running["infra"]
-    baseline_log = (workdir / "baseline.log").open("wb")
-    baseline = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(Path(__file__).with_name("baseline.py")),
-        str(baseline_port),
-        infra.mongodb_url,
-        running["db"].name,
-        "credentials",
-        credential_id,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=baseline_log,
-    )
-    try:
-        await _wait_http(f"http://127.0.0.1:{baseline_port}/healthz")
-
-        async def bare(session: aiohttp.ClientSession) -> int:
-            async with session.post(f"http://127.0.0.1:{baseline_port}/read") as r:
+    def vending(base_url: str) -> Any:
+        async def vend(session: aiohttp.ClientSession) -> int:
+            body = {"subject": {"type": "app"}}
+            async with session.post(f"{base_url}{path}", json=body, headers=headers) as r:
                 await r.read()
                 return r.status
 
-        print(f"access-token call on a valid token, {CONCURRENCY} concurrent callers:")
-        base_rps, base_lat, base_fail = await load(bare, DURATION_SECONDS)
-        rps, lat, fail = await load(vend, DURATION_SECONDS)
-    finally:
-        baseline.terminate()
-        await baseline.wait()
-        baseline_log.close()
-    report("baseline (bare read by _id)", base_rps, base_lat, base_fail)
-    report("auth-service access-token", rps, lat, fail)
-    print(
-        f"  ratio auth/baseline: throughput {rps / base_rps:.2f}x, "
-        f"p50 {statistics.median(lat) / statistics.median(base_lat):.2f}x, "
-        f"p99 {percentile(lat, 0.99) / percentile(base_lat, 0.99):.2f}x"
+        return vend
+
+    async with bare_read(running, workdir, credential_id) as bare:
+        baseline = await load(bare, seconds=DURATION_SECONDS, concurrency=CONCURRENCY)
+        warm = await load(vending(first.url), seconds=DURATION_SECONDS, concurrency=CONCURRENCY)
+        cold_run = await load(vending(cold.url), seconds=DURATION_SECONDS, concurrency=CONCURRENCY)
+    subject = f"access-token call, {CONCURRENCY} concurrent callers"
+    warm_figures = latency_figures(warm, baseline, ">= 1.0x")
+    warm_figures[0] = _met(warm_figures[0], 1.0)
+    warm_figures[2] = Figure(
+        "p99", warm.p99, baseline.p99, "ms", "<= 1.0x", warm.p99 <= baseline.p99
+    )
+    compare("auth.access_token_warm", f"{subject}, cache warm", "bare read by _id", warm_figures)
+    cold_figures = latency_figures(cold_run, baseline, ">= 0.8x")
+    cold_figures[0] = _met(cold_figures[0], 0.8)
+    compare("auth.access_token_cold", f"{subject}, cache off", "bare read by _id", cold_figures)
+    failures = warm.failures + cold_run.failures + baseline.failures
+    if failures:
+        print(f"  failures: {failures} calls did not answer 200")
+    await _storm(running, credential_id, token, base_p50=baseline.p50)
+
+
+def _met(figure: Figure, ratio: float) -> Figure:
+    return Figure(
+        figure.name, figure.value, figure.baseline, figure.unit, figure.goal, figure.ratio >= ratio
     )
 
-    await _storm(running, credential_id, token, base_p50=statistics.median(base_lat))
+
+@contextlib.asynccontextmanager
+async def bare_read(
+    running: dict[str, Any], workdir: Path, credential_id: str
+) -> AsyncIterator[Any]:
+    """The baseline process, and the call that reads the credential through it."""
+    port = free_port()
+    with (workdir / "baseline.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).with_name("baseline.py")),
+            str(port),
+            running["infra"].mongodb_url,
+            running["db"].name,
+            "credentials",
+            credential_id,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
+    try:
+        await _wait_http(f"http://127.0.0.1:{port}/healthz")
+
+        async def bare(session: aiohttp.ClientSession) -> int:
+            async with session.post(f"http://127.0.0.1:{port}/read") as r:
+                await r.read()
+                return r.status
+
+        yield bare
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 async def _storm(running: dict[str, Any], credential_id: str, token: str, base_p50: float) -> None:
@@ -221,6 +213,8 @@ async def _storm(running: dict[str, Any], credential_id: str, token: str, base_p
     await running["db"].credentials.update_one(
         {"_id": credential_id}, {"$set": {"expires_at": utc_now() - timedelta(seconds=1)}}
     )
+    # The replicas' caches learn of the expiry from their change stream, not instantly.
+    await asyncio.sleep(1.0)
     await idp.reset_stats()
     headers = {"Authorization": f"Bearer {token}"}
     path = f"/v1/apps/{APP_ID}/integrations/confluence/access-token"
@@ -238,10 +232,16 @@ async def _storm(running: dict[str, Any], credential_id: str, token: str, base_p
         tokens = await asyncio.gather(*(call(i) for i in range(STORM_CALLERS)))
         elapsed = (time.perf_counter() - started) * 1000
     counts = await idp.token_request_counts()
-    print(f"refresh storm, {STORM_CALLERS} callers over 2 replicas, one expired credential:")
-    print(
-        f"  all served in {elapsed:.0f} ms ({elapsed / base_p50:.1f}x the baseline p50); "
-        f"token endpoint calls {counts['refresh_token']}; distinct tokens served {len(set(tokens))}"
+    calls, distinct = counts["refresh_token"], len(set(tokens))
+    compare(
+        "auth.refresh_storm",
+        f"{STORM_CALLERS} callers over 2 replicas, one expired credential",
+        "the bare read's p50",
+        [
+            Figure("all served", elapsed, base_p50, "ms"),
+            Figure("token calls", float(calls), 1.0, "calls", "== 1", calls == 1),
+            Figure("tokens", float(distinct), 1.0, "distinct", "== 1", distinct == 1),
+        ],
     )
 
 
