@@ -25,6 +25,8 @@ from typing import Any
 import structlog
 from structlog.types import EventDict, Processor
 
+from platform_core import tracing
+
 REDACTED = "[redacted]"
 TRUNCATED = "[truncated]"
 MAX_SCANNED_CHARS = 8192
@@ -144,6 +146,15 @@ class RedactRecord(logging.Filter):
         return True
 
 
+def add_trace_ids(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """The current trace and span, so a log line can be found from its trace and back."""
+    ids = tracing.current_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
 def _shared_processors(service: str) -> list[Processor]:
     def add_service(_: Any, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
@@ -155,6 +166,7 @@ def _shared_processors(service: str) -> list[Processor]:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_service,
+        add_trace_ids,
         structlog.processors.format_exc_info,
         redact_secrets,
     ]

@@ -9,7 +9,10 @@ import logging
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 
+from platform_core import tracing
 from platform_core.logs import (
     MAX_DEPTH,
     MAX_SCANNED_CHARS,
@@ -60,6 +63,24 @@ def test_lines_are_json_with_the_bound_request_id_and_no_secret() -> None:
     assert all(line["service"] == "demo" for line in lines)
     for secret in ("AUTHCODE2", "AUTHCODE3", "SECRET4"):
         assert secret not in stream.getvalue()
+
+
+def test_a_line_logged_inside_a_span_carries_its_trace_and_span_ids() -> None:
+    stream = io.StringIO()
+    configure_logging("demo", "INFO", stream=stream)
+    tracing.use_provider(TracerProvider())
+    try:
+        get_logger("t").info("outside")
+        with tracing.span("work", SpanKind.INTERNAL) as span:
+            get_logger("t").info("inside")
+    finally:
+        tracing.use_provider(None)
+    outside, inside = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert "trace_id" not in outside and "span_id" not in outside
+    assert span is not None
+    context = span.get_span_context()
+    assert inside["trace_id"] == format(context.trace_id, "032x")
+    assert inside["span_id"] == format(context.span_id, "016x")
 
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
