@@ -190,3 +190,18 @@ def test_up_says_which_servers_it_uses_who_started_them_and_the_names_there(
 def test_a_state_directory_that_started_no_server_owns_none(tmp_path: Path) -> None:
     assert mongodb.owned_url(tmp_path) is None
     assert rabbitmq.owned_url(tmp_path) is None
+
+
+def test_up_never_prints_or_writes_a_secret_it_provides() -> None:
+    provided = {
+        "MONGODB_URL": "mongodb://127.0.0.1:27017/",
+        "CONFLUENCE_CLIENT_ID": "local-atlassian-app",
+        "CONFLUENCE_CLIENT_SECRET": "stand-in-secret",
+        "JIRA_CLIENT_SECRET": "stand-in-secret",
+        "PLATFORM_JWT_SECRET": "jwt-secret",
+        "TOKEN_ENCRYPTION_KEYS": "k1:AAAA",
+    }
+    assert stack.shareable(provided) == {
+        "MONGODB_URL": "mongodb://127.0.0.1:27017/",
+        "CONFLUENCE_CLIENT_ID": "local-atlassian-app",
+    }

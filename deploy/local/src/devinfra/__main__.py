@@ -13,16 +13,14 @@ from pathlib import Path
 
 from devinfra import stack
 from devinfra.process import StartupError
-from devinfra.secrets import SECRET_NAMES
 
 
 def _up(state: Path, with_services: bool) -> int:
     provided = stack.up(state, with_services=with_services)
     for line in stack.provision_lines(provided):
         print(f"# {line}")  # a comment, so the output stays readable as an env file
-    for key, value in provided.items():
-        if key not in SECRET_NAMES:
-            print(f"{key}={value}")
+    for key, value in stack.shareable(provided).items():
+        print(f"{key}={value}")
     return 0
 
 

@@ -17,6 +17,13 @@ SECRETS_FILE = "secrets.env"
 SECRET_NAMES = frozenset(
     {"PLATFORM_JWT_SECRET", "TOKEN_ENCRYPTION_KEYS", "LOCAL_IDP_CLIENT_SECRET"}
 )
+SECRET_SUFFIXES = ("_SECRET", "_KEYS", "_PASSWORD", "_TOKEN")
+
+
+def is_secret(name: str) -> bool:
+    """Whether a variable holds a secret: never printed, never written to infra.env (the stand-in
+    OAuth apps' CONFLUENCE_CLIENT_SECRET and the like as much as the generated ones)."""
+    return name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)
 
 
 def _generate() -> dict[str, str]:

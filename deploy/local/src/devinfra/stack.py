@@ -31,7 +31,7 @@ from typing import Literal
 from devinfra import mongodb, rabbitmq
 from devinfra.mongodb import describe_mongodb, ensure_mongodb, stop_mongodb
 from devinfra.rabbitmq import describe_rabbitmq, ensure_rabbitmq, stop_rabbitmq
-from devinfra.secrets import SECRET_NAMES, describe_secrets, ensure_secrets, forget_secrets
+from devinfra.secrets import describe_secrets, ensure_secrets, forget_secrets, is_secret
 from devinfra.services import (
     DATABASE_PREFIX,
     QUEUE_PREFIX,
@@ -200,8 +200,13 @@ def up(
         values = component.up(state, known)
         known.update(values)
         provided.update(values)
-    write_env_file(state, {k: v for k, v in provided.items() if k not in SECRET_NAMES})
+    write_env_file(state, shareable(provided))
     return provided
+
+
+def shareable(provided: Mapping[str, str]) -> dict[str, str]:
+    """What `up` may print and write to infra.env: every variable but the secrets."""
+    return {key: value for key, value in provided.items() if not is_secret(key)}
 
 
 def down(state: Path) -> list[str]:
