@@ -43,6 +43,7 @@ class AuthStub:
     custom_profiles: dict[str, str] = field(default_factory=dict)  # profile_id -> app_id
     system_available: bool = True
     answer: tuple[int, dict[str, Any]] | None = None
+    answer_headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -60,7 +61,12 @@ class AuthStub:
             await asyncio.sleep(self.delay_seconds)
         if self.answer is not None:
             status, answer = self.answer
-            return web.json_response(answer, status=status, content_type="application/problem+json")
+            return web.json_response(
+                answer,
+                status=status,
+                content_type="application/problem+json",
+                headers=self.answer_headers,
+            )
         return None
 
     async def system_profiles(self, request: web.Request) -> web.Response:

@@ -92,6 +92,7 @@ async def test_pre_authorize_answers_202_with_the_consent_link_and_configures_on
         "profile": {"kind": "system"},
         "subject": {"type": "app"},
         "return_url": "https://console.example/done",
+        "app_name": f"App {app_id}",
     }
     (caller,) = auth_stub.callers
     assert caller.subject == "integration-service"
@@ -222,6 +223,7 @@ async def test_user_authorize_configures_at_once_and_issues_user_links(
     assert request["subject"] == {"type": "user", "user_id": "user-42"}
     assert request["profile"] == {"kind": "system"}
     assert request["return_url"] == "https://bot.example/thanks"
+    assert request["app_name"] == f"App {app_id}"
 
 
 async def test_a_user_link_needs_a_user_authorize_configuration(
@@ -273,6 +275,9 @@ async def test_a_custom_profile_of_another_app_is_refused_and_nothing_is_written
         ((500, "internal_error"), (503, "auth_service_unavailable")),
         ((401, "unauthenticated"), (503, "auth_service_unavailable")),
         ((409, "conflict"), (503, "auth_service_unavailable")),
+        ((422, "return_url_not_allowed"), (422, "return_url_not_allowed")),
+        ((429, "too_many_open_authorizations"), (429, "too_many_open_authorizations")),
+        ((429, "too_many_requests"), (429, "too_many_requests")),
     ],
 )
 async def test_auth_service_problems_are_passed_on_or_reported_unavailable(
@@ -289,6 +294,24 @@ async def test_auth_service_problems_are_passed_on_or_reported_unavailable(
     status, body = await service.configure(app_id, "pre_authorize")
     assert (status, body["code"]) == expected
     assert (await service.integration(app_id))["version"] == 0
+
+
+async def test_auth_services_retry_after_is_passed_on_with_its_429(
+    service: Service, auth_stub: AuthStub, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    await service.put_app(app_id)
+    code = "too_many_open_authorizations"
+    auth_stub.answer = (429, {"status": 429, "code": code, "title": code, "detail": "x"})
+    auth_stub.answer_headers = {"Retry-After": "37"}
+    response = await service.client.put(
+        f"/v1/apps/{app_id}/integrations/confluence/authorization",
+        json={"type": "pre_authorize", "profile": {"kind": "system"}},
+        headers=service.headers,
+    )
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "37"
+    assert (await response.json())["code"] == code
 
 
 async def test_a_slow_auth_service_answers_503_within_the_timeout_and_writes_nothing(

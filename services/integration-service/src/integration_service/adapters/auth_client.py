@@ -10,14 +10,19 @@ Any other answer, a timeout or a refused connection becomes 503 `auth_service_un
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import aiohttp
 from pydantic import ValidationError
 
 from integration_service.domain.authorizations import AuthorizationRequest, IssuedAuthorization
-from integration_service.domain.errors import AuthServiceRejected, AuthServiceUnavailable
+from integration_service.domain.errors import (
+    AuthServiceRejected,
+    AuthServiceUnavailable,
+    ReturnUrlNotAllowed,
+    TooManyOpenAuthorizations,
+)
 from platform_core import tracing
 from platform_core.contract_types import ProfileRef
 from platform_core.errors import (
@@ -25,7 +30,7 @@ from platform_core.errors import (
     IntegrationNotFound,
     ProblemError,
     SystemProfileUnavailable,
-    UnprocessableEntity,
+    TooManyRequests,
 )
 from platform_core.logs import get_logger
 from platform_core.service_auth import Scope, mint_token
@@ -34,20 +39,20 @@ log = get_logger("integration_service.auth_client")
 
 CALLER = "integration-service"
 
-
-class ReturnUrlNotAllowed(UnprocessableEntity):
-    """auth-service's RETURN_URL_ALLOWLIST holds no entry the return_url is below."""
-
-    code = "return_url_not_allowed"
-    title = "Return URL Not Allowed"
-
-
 PASSED_THROUGH: dict[tuple[int, str], type[ProblemError]] = {
     (422, "auth_profile_not_found"): AuthProfileNotFound,
     (422, "return_url_not_allowed"): ReturnUrlNotAllowed,
+    (429, "too_many_open_authorizations"): TooManyOpenAuthorizations,
+    (429, "too_many_requests"): TooManyRequests,
     (503, "system_profile_unavailable"): SystemProfileUnavailable,
     (404, "integration_not_found"): IntegrationNotFound,
 }
+
+
+class Answer(NamedTuple):
+    status: int
+    body: Any
+    retry_after: str | None
 
 
 class AuthServiceClient:
@@ -68,26 +73,26 @@ class AuthServiceClient:
             self._session = None
 
     async def create_authorization(self, request: AuthorizationRequest) -> IssuedAuthorization:
-        status, body = await self._call(
+        answer = await self._call(
             "POST",
             "/v1/authorizations",
             request.app_id,
             Scope.WRITE,
             json=request.model_dump(mode="json", exclude_none=True),
         )
-        if status == 201:
+        if answer.status == 201:
             try:
-                return IssuedAuthorization.model_validate(body)
+                return IssuedAuthorization.model_validate(answer.body)
             except ValidationError:
-                log.warning("auth_service_bad_answer", status=status)
+                log.warning("auth_service_bad_answer", status=answer.status)
                 raise AuthServiceUnavailable("auth-service answered unexpectedly") from None
-        raise _problem(status, body)
+        raise _problem(answer.status, answer.body, answer.retry_after)
 
     async def check_profile(self, app_id: str, integration: str, profile: ProfileRef) -> None:
         """Raise the problem a configuration with `profile` would get; return if it is usable."""
         if profile.kind == "custom":
             path = f"/v1/apps/{app_id}/auth-profiles/{quote(profile.profile_id, safe='')}"
-            status, body = await self._call("GET", path, app_id, Scope.READ)
+            status, body, _ = await self._call("GET", path, app_id, Scope.READ)
             if status == 404:
                 raise AuthProfileNotFound(f"No auth profile {profile.profile_id!r} for this app")
             if status != 200 or not isinstance(body, dict):
@@ -95,7 +100,7 @@ class AuthServiceClient:
             if body.get("integration") != integration:
                 raise AuthProfileNotFound(f"That auth profile is not for {integration}")
             return
-        status, body = await self._call("GET", "/v1/auth-profiles/system", app_id, Scope.READ)
+        status, body, _ = await self._call("GET", "/v1/auth-profiles/system", app_id, Scope.READ)
         if status != 200:
             raise _problem(status, body)
         items = body.get("items") if isinstance(body, dict) else body
@@ -110,7 +115,7 @@ class AuthServiceClient:
 
     async def _call(
         self, method: str, path: str, app_id: str, scope: Scope, json: Any = None
-    ) -> tuple[int, Any]:
+    ) -> Answer:
         if self._session is None:
             raise RuntimeError("AuthServiceClient.start() has not run")
         token = mint_token(self._secret, CALLER, [scope], app_ids=[app_id])
@@ -121,7 +126,9 @@ class AuthServiceClient:
                 json=json,
                 headers={"Authorization": f"Bearer {token}"},
             ) as response:
-                return response.status, await _json(response)
+                return Answer(
+                    response.status, await _json(response), response.headers.get("Retry-After")
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("auth_service_unreachable", error=type(exc).__name__)
             raise AuthServiceUnavailable("auth-service did not answer") from None
@@ -134,13 +141,16 @@ async def _json(response: aiohttp.ClientResponse) -> Any:
         return None
 
 
-def _problem(status: int, body: Any) -> ProblemError:
+def _problem(status: int, body: Any, retry_after: str | None = None) -> ProblemError:
     code = body.get("code") if isinstance(body, dict) else None
     detail = body.get("detail") if isinstance(body, dict) else None
     detail = detail if isinstance(detail, str) else None
     known = PASSED_THROUGH.get((status, code)) if isinstance(code, str) else None
     if known is not None:
-        return known(detail)
+        # A wait auth-service asked for is passed on, when it is a plain number of seconds.
+        wait = retry_after.strip() if retry_after else ""
+        headers = {"Retry-After": wait} if status == 429 and wait.isdigit() else None
+        return known(detail, headers=headers)
     if status == 422:
         errors = body.get("errors") if isinstance(body, dict) else None
         usable = errors if code == "validation_error" and isinstance(errors, list) else []

@@ -15,6 +15,7 @@ class AuthorizationRequest(ContractModel):
     profile: ProfileRef
     subject: Subject
     return_url: str | None = None
+    app_name: str | None = None  # shown on auth-service's confirmation page
 
 
 class IssuedAuthorization(BaseModel):

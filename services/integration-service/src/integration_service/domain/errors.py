@@ -18,6 +18,7 @@ from platform_core.errors import (
     ReauthorizationRequired,
     ServiceUnavailable,
     SystemProfileUnavailable,
+    TooManyRequests,
     UnprocessableEntity,
 )
 
@@ -32,7 +33,10 @@ __all__ = [
     "IntegrationNotConfigured",
     "IntegrationNotFound",
     "ReauthorizationRequired",
+    "ReturnUrlNotAllowed",
     "SystemProfileUnavailable",
+    "TooManyOpenAuthorizations",
+    "TooManyRequests",
 ]
 
 
@@ -56,3 +60,17 @@ class AuthServiceRejected(UnprocessableEntity):
 
     code = "validation_error"
     title = "Validation Error"
+
+
+class ReturnUrlNotAllowed(UnprocessableEntity):
+    """auth-service's RETURN_URL_ALLOWLIST holds no entry the return_url is below."""
+
+    code = "return_url_not_allowed"
+    title = "Return URL Not Allowed"
+
+
+class TooManyOpenAuthorizations(TooManyRequests):
+    """auth-service's MAX_OPEN_AUTHORIZATIONS_PER_APP: too many links of the app still open."""
+
+    code = "too_many_open_authorizations"
+    title = "Too Many Open Authorizations"

@@ -7,8 +7,12 @@ from aiohttp import web
 from integration_service.domain.catalog import Catalog
 from integration_service.domain.errors import (
     AppNotFound,
+    AuthServiceRejected,
     AuthServiceUnavailable,
     EditionNotSupported,
+    ReturnUrlNotAllowed,
+    TooManyOpenAuthorizations,
+    TooManyRequests,
 )
 from integration_service.entrypoints.schemas import (
     AppOut,
@@ -39,6 +43,13 @@ from platform_core.errors import (
 from platform_core.paging import page_of
 
 routes = ApiRoutes(tags=["integration-service"])
+# What auth-service may refuse when asked for a consent link, passed on to the caller as is.
+AUTH_SERVICE_REFUSALS = (
+    AuthServiceRejected,
+    ReturnUrlNotAllowed,
+    TooManyOpenAuthorizations,
+    TooManyRequests,
+)
 
 # Set by the composition root's start-up context, once MongoDB is up.
 APPS_KEY = web.AppKey("apps", AppCommands)
@@ -121,6 +132,7 @@ async def get_integration(request: web.Request, *, path: IntegrationPath) -> Rep
         ConcurrentChange,
         SystemProfileUnavailable,
         AuthServiceUnavailable,
+        *AUTH_SERVICE_REFUSALS,
     ],
 )
 async def configure(request: web.Request, *, path: IntegrationPath, body: ConfigureBody) -> Reply:
@@ -176,6 +188,7 @@ async def delete_integration(request: web.Request, *, path: IntegrationPath) -> 
         AuthProfileNotFound,
         SystemProfileUnavailable,
         AuthServiceUnavailable,
+        *AUTH_SERVICE_REFUSALS,
     ],
 )
 async def create_user_link(

@@ -92,7 +92,7 @@ class Lifecycle:
     async def configure_pre_authorize(
         self, app_id: str, integration: str, profile: ProfileRef, return_url: str | None
     ) -> tuple[IntegrationView, PendingAuthorization]:
-        entry = await self._configurable(app_id, integration, "pre_authorize")
+        app, entry = await self._configurable(app_id, integration, "pre_authorize")
         issued = await self._auth.create_authorization(
             AuthorizationRequest(
                 app_id=app_id,
@@ -100,6 +100,7 @@ class Lifecycle:
                 profile=profile,
                 subject=AppSubject(),
                 return_url=return_url,
+                app_name=app.name,
             )
         )
         pending = PendingAuthorization(
@@ -120,7 +121,7 @@ class Lifecycle:
     async def configure_user_authorize(
         self, app_id: str, integration: str, profile: ProfileRef
     ) -> IntegrationView:
-        entry = await self._configurable(app_id, integration, "user_authorize")
+        _, entry = await self._configurable(app_id, integration, "user_authorize")
         await self._auth.check_profile(app_id, integration, profile)
         return await self._change(
             app_id,
@@ -153,6 +154,7 @@ class Lifecycle:
                 profile=profile,
                 subject=UserSubject(user_id=user_id),
                 return_url=return_url,
+                app_name=view.app.name,
             )
         )
 
@@ -176,7 +178,7 @@ class Lifecycle:
 
     async def _configurable(
         self, app_id: str, integration: str, kind: AuthorizationType
-    ) -> CatalogEntry:
+    ) -> tuple[App, CatalogEntry]:
         app = await self._app(app_id)
         entry = self._entry(integration)
         app.require_can_configure(entry)
@@ -191,7 +193,7 @@ class Lifecycle:
                     }
                 ]
             )
-        return entry
+        return app, entry
 
     async def _change(
         self,
