@@ -6,7 +6,15 @@ SHUTDOWN_TIMEOUT_SECONDS), then runs the app's shutdown: stop consuming, close s
 RabbitMQ and the template-service client.
 """
 
+# ruff: noqa: E402 (the imports below come after lean_imports(), on purpose)
+
 from __future__ import annotations
+
+# Before anything imports the MCP SDK or PyJWT: what they would load and this service never
+# uses stays out of the process (`footprint`).
+from tool_service.footprint import lean_imports, release_freed_memory
+
+lean_imports()
 
 import logging
 import signal
@@ -25,11 +33,17 @@ log = get_logger("tool_service")
 
 class _Server(uvicorn.Server):
     """uvicorn's server, ending the service's notification streams before it waits for open
-    connections: a client listening for changes would otherwise hold shutdown to its timeout."""
+    connections: a client listening for changes would otherwise hold shutdown to its timeout.
+    Once started, it hands the heap that building the app freed back to the kernel."""
 
     def __init__(self, config: uvicorn.Config, service: ToolService) -> None:
         super().__init__(config)
         self._service = service
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            release_freed_memory()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._service.before_shutdown()
