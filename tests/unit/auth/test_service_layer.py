@@ -591,9 +591,7 @@ async def test_the_fast_path_serves_a_cached_credential_that_is_valid_long_enoug
     assert auth.idp.refreshes == []
 
 
-async def test_a_cached_credential_near_expiry_is_read_again_and_refreshed_from_what_is_stored() -> (
-    None
-):
+async def test_a_cached_credential_near_expiry_is_read_again_then_refreshed_as_stored() -> None:
     auth = replica()
     credential = await connected(auth)
     # The cache's copy expires within min_valid_seconds; what is stored is newer and valid.
