@@ -24,7 +24,7 @@ import aiohttp
 from bench.baseline import ROUTING_KEY, BaselineServer, serving
 from bench.report import compare, latency_figures, paired
 from bench.stack import browser, new_app_id, system
-from devinfra.platform_client import PlatformClient
+from integrations_client import IntegrationsClient
 from tests.support.events import EventTap
 from tests.support.system import System
 from tests.support.waiting import eventually
@@ -93,10 +93,12 @@ def _each(
     return next_call
 
 
-async def _installable(client: PlatformClient, app_id: str) -> bool:
+async def _installable(client: IntegrationsClient, app_id: str) -> bool:
     return any(
-        item["template_id"] == TEMPLATE and item["installable"]
-        for item in await client.app_templates(app_id)
+        [
+            item.template_id == TEMPLATE and item.installable
+            async for item in client.list_app_templates(app_id)
+        ]
     )
 
 
@@ -107,7 +109,7 @@ async def measure(
     apps = [new_app_id() for _ in range(COUNT + WARMUP)]
     bare_apps = [new_app_id("bare") for _ in range(2 * (COUNT + WARMUP))]
     for app_id in apps:
-        await client.register_app(app_id, "developer")
+        await client.put_app(app_id, name="Bench app", edition="developer")
     ours = {*apps, *bare_apps}
     async with EventTap(
         running.infra.amqp_url, ["integration.configured", ROUTING_KEY], subjects=ours.__contains__

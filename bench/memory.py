@@ -32,7 +32,7 @@ from devinfra.process import free_port
 from platform_core.service_auth import Scope, mint_token
 from tests.support.infra import TEST_JWT_SECRET
 from tests.support.processes import ServiceProcess
-from tests.support.scenarios import connected_app
+from tests.support.scenarios import connected_app, installed
 from tests.support.system import System
 
 SETTLE_SECONDS = 3.0
@@ -117,8 +117,8 @@ async def drive(
     running: System, session: aiohttp.ClientSession, tool: ServiceProcess | None
 ) -> None:
     client = running.client(session)
-    app_id = await connected_app(client)
-    task = str((await client.install_when_installable(app_id, TEMPLATE))["dialog_task_id"])
+    app_id = await connected_app(client, browser=session)
+    task = await installed(client, app_id, TEMPLATE)
     token_headers = running.headers(Scope.ISSUE_TOKENS)
     path = f"/v1/apps/{app_id}/integrations/confluence/access-token"
 
@@ -129,7 +129,7 @@ async def drive(
                 raise RuntimeError(f"access-token -> {r.status}: {await r.text()}")
 
     async def state(_: int) -> None:
-        await client.integration(app_id)
+        await client.get_integration(app_id, "confluence")
 
     runs = CreateContent(running, session, app_id, task)
     await concurrently(token, TOKEN_CALLS, TOKEN_CONCURRENCY)

@@ -22,7 +22,7 @@ import aiohttp
 from bench.report import Figure, compare, paired
 from bench.stack import browser, system
 from platform_core.service_auth import Scope
-from tests.support.scenarios import connected_app
+from tests.support.scenarios import connected_app, installed
 from tests.support.system import System
 
 COUNT = 50
@@ -95,8 +95,8 @@ class CreateContent:
 
 async def measure(running: System, session: aiohttp.ClientSession) -> None:
     client = running.client(session)
-    app_id = await connected_app(client)
-    task = str((await client.install_when_installable(app_id, TEMPLATE))["dialog_task_id"])
+    app_id = await connected_app(client, browser=session)
+    task = await installed(client, app_id, TEMPLATE)
     calls = CreateContent(running, session, app_id, task)
     for _ in range(WARMUP):
         await calls.through_template()

@@ -1,6 +1,10 @@
 """The whole system as separate processes (`tests.support.system`): what the cross-service
 scenarios run against, started once for the package; each scenario uses its own app ids.
-tool-service is started beside it for the scenarios that ask for it."""
+tool-service is started beside it for the scenarios that ask for it.
+
+A scenario talks to the services through `api`, the typed client (`integrations_client`), and
+consents through `browser`, an aiohttp session of its own that plays a person's browser.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import pytest
 
 from devinfra.platform_client import PlatformClient
 from devinfra.process import free_port
-from tests.support.infra import Infra
+from integrations_client import IntegrationsClient
+from tests.support.infra import TEST_JWT_SECRET, Infra
 from tests.support.processes import ServiceProcess, delete_queues
 from tests.support.system import (
     CUSTOM_CLIENT_ID,
@@ -45,8 +50,16 @@ async def browser() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
+async def api(system: System) -> AsyncIterator[IntegrationsClient]:
+    """The typed client of the system's services, with a session of its own."""
+    async with system.client() as client:
+        yield client
+
+
+@pytest.fixture
 def client(system: System, browser: aiohttp.ClientSession) -> PlatformClient:
-    return system.client(browser)
+    """The hand-built client test_mcp.py still uses; every other scenario uses `api`."""
+    return PlatformClient(browser, system.urls(), TEST_JWT_SECRET)
 
 
 @pytest.fixture(scope="package")

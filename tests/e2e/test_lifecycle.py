@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+import aiohttp
 import pytest
 
-from devinfra.platform_client import PlatformClient
-from platform_core.service_auth import Scope
+from integrations_client import AppSubject, IntegrationsClient, SystemProfileRef, errors, models
 from tests.e2e.conftest import SITES, System
 from tests.e2e.test_walkthrough import (
     configured,
@@ -16,62 +15,67 @@ from tests.e2e.test_walkthrough import (
     pre_authorize,
 )
 from tests.support.events import EventTap
+from tests.support.scenarios import consent, install_when_installable
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
 
 
-async def task_status(client: PlatformClient, app_id: str, task_id: str, status: str) -> Any:
-    async def check() -> Any:
-        task = await client.dialog_task(app_id, task_id)
-        return task if task["status"] == status else None
+async def task_status(
+    api: IntegrationsClient, app_id: str, task_id: str, status: str
+) -> models.DialogTask:
+    async def check() -> models.DialogTask | None:
+        task = await api.get_dialog_task(app_id, task_id)
+        return task if task.status == status else None
 
     task = await eventually(check, timeout=15)
     assert task is not None, f"dialog task never became {status}"
     return task
 
 
-def service_auth(task: dict[str, Any]) -> list[Any]:
-    return [node["auth"] for node in task["nodes"] if node["type"] == "service"]
+def service_auth(task: models.DialogTask) -> list[models.ServiceBinding | None]:
+    return [node.auth for node in task.nodes if node.type == "service"]
 
 
-async def configured_with_task(client: PlatformClient) -> tuple[str, str]:
+async def configured_with_task(
+    api: IntegrationsClient, browser: aiohttp.ClientSession
+) -> tuple[str, str]:
     app_id = new_app()
-    await client.register_app(app_id, "developer")
-    await pre_authorize(client, app_id, SITES[0])
-    await configured(client, app_id)
-    installation = await client.install_when_installable(app_id, "confluence.create_content")
-    return app_id, installation["dialog_task_id"]
+    await api.put_app(app_id, name="E2E app", edition="developer")
+    await pre_authorize(api, browser, app_id, SITES[0])
+    await configured(api, app_id)
+    installation = await install_when_installable(api, app_id, "confluence.create_content")
+    return app_id, installation.dialog_task_id
 
 
 async def test_disabling_unbinds_the_dialog_tasks_and_enabling_binds_them_again(
-    client: PlatformClient,
+    api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
-    app_id, task_id = await configured_with_task(client)
-    bound = {"integration": "confluence", "authorization_type": "pre_authorize"}
+    app_id, task_id = await configured_with_task(api, browser)
+    bound = models.ServiceBinding(integration="confluence", authorization_type="pre_authorize")
 
-    disabled = await client.set_enabled(app_id, False)
-    assert disabled["state"] == "disabled"
-    task = await task_status(client, app_id, task_id, "integration_disabled")
+    disabled = await api.disable(app_id, "confluence")
+    assert disabled.state == "disabled"
+    task = await task_status(api, app_id, task_id, "integration_disabled")
     assert set(map(str, service_auth(task))) == {"None"}
 
-    enabled = await client.set_enabled(app_id, True)
-    assert enabled["state"] == "configured"
-    task = await task_status(client, app_id, task_id, "active")
+    enabled = await api.enable(app_id, "confluence")
+    assert enabled.state == "configured"
+    task = await task_status(api, app_id, task_id, "active")
     assert service_auth(task) == [bound] * len(service_auth(task))
 
 
 async def test_deleting_destroys_the_credentials_and_unbinds_the_tasks(
-    system: System, client: PlatformClient
+    system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
-    app_id, task_id = await configured_with_task(client)
-    assert len(await client.credentials(app_id)) == 1
+    app_id, task_id = await configured_with_task(api, browser)
+    assert len(await api.list_credentials(app_id).collect()) == 1
 
     async with EventTap(
         system.infra.amqp_url, ["integration.removed", "credential.revoked"]
     ) as tap:
-        await client.remove(app_id)
-        assert (await client.integration(app_id))["state"] == "available"
+        await api.remove_integration(app_id, "confluence")
+        assert (await api.get_integration(app_id, "confluence")).state == "available"
         await tap.wait_for(
             lambda evs: any(
                 e["type"] == "credential.revoked" and e["data"]["app_id"] == app_id for e in evs
@@ -80,76 +84,67 @@ async def test_deleting_destroys_the_credentials_and_unbinds_the_tasks(
         )
 
     async def only_revoked() -> bool:
-        return all(c["status"] == "revoked" for c in await client.credentials(app_id))
+        credentials = await api.list_credentials(app_id).collect()
+        return all(c.status == "revoked" for c in credentials)
 
     assert await eventually(only_revoked, timeout=15)
-    refused = await client.call(
-        "POST",
-        f"{system.auth_url}/v1/apps/{app_id}/integrations/confluence/access-token",
-        {"subject": {"type": "app"}},
-        expect=404,
-        scopes=(Scope.ISSUE_TOKENS,),
-    )
-    assert refused["code"] == "credential_not_found"
-    task = await task_status(client, app_id, task_id, "integration_disabled")
+    with pytest.raises(errors.CredentialNotFound) as refused:
+        await api.issue_access_token(app_id, "confluence", subject=AppSubject())
+    assert (refused.value.status, refused.value.code) == (404, "credential_not_found")
+    task = await task_status(api, app_id, task_id, "integration_disabled")
     assert all(auth is None for auth in service_auth(task))
 
 
 async def test_a_grant_revoked_at_the_provider_asks_the_developers_to_reauthorize(
-    system: System, client: PlatformClient
+    system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
     app_id = new_app()
-    await client.register_app(app_id, "developer")
-    await pre_authorize(client, app_id, SITES[0])
-    await configured(client, app_id)
-    await client.access_token(app_id, {"type": "app"})
+    await api.put_app(app_id, name="E2E app", edition="developer")
+    await pre_authorize(api, browser, app_id, SITES[0])
+    await configured(api, app_id)
+    await api.issue_access_token(app_id, "confluence", subject=AppSubject())
 
     async with EventTap(system.infra.amqp_url, ["integration.reauthorization_required"]) as tap:
         await system.idp.revoke_grants()
-        refused = await client.call(
-            "POST",
-            f"{system.auth_url}/v1/apps/{app_id}/integrations/confluence/access-token",
-            {"subject": {"type": "app"}, "force_refresh": True},
-            expect=409,
-            scopes=(Scope.ISSUE_TOKENS,),
-        )
-        assert refused["code"] == "reauthorization_required"
+        with pytest.raises(errors.ReauthorizationRequired) as refused:
+            await api.issue_access_token(
+                app_id, "confluence", subject=AppSubject(), force_refresh=True
+            )
+        assert (refused.value.status, refused.value.code) == (409, "reauthorization_required")
         events = await tap.wait_for(
             lambda evs: any(e["data"]["app_id"] == app_id for e in evs), timeout=15
         )
 
-    state = await configured(client, app_id, status="reauthorization_required")
-    assert state["state"] == "configured"
+    state = await configured(api, app_id, status="reauthorization_required")
+    assert state.state == "configured"
     assert [e["data"]["app_id"] for e in events].count(app_id) == 1
-    refused = await client.call(
-        "PATCH",
-        f"{system.integration.url}/v1/apps/{app_id}/integrations/confluence",
-        {"enabled": True},
-        expect=(200, 409),
-    )
-    assert refused.get("code") in {None, "reauthorization_required"}
+    # Enabling again either answers (it is enabled already) or is refused as needing consent.
+    try:
+        await api.enable(app_id, "confluence")
+    except errors.Conflict as conflict:
+        assert conflict.code == "reauthorization_required"
 
 
 async def test_a_service_restarted_mid_flow_finishes_it_with_nothing_lost_or_doubled(
-    system: System, client: PlatformClient
+    system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
     app_id = f"e2e-restart-{uuid.uuid4().hex[:6]}"
-    await client.register_app(app_id, "developer")
+    await api.put_app(app_id, name="E2E app", edition="developer")
     async with EventTap(system.infra.amqp_url, ["integration.configured"]) as tap:
-        started = await client.configure(
-            app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}
+        started = await api.configure(
+            app_id, "confluence", "pre_authorize", profile=SystemProfileRef()
         )
         assert await system.integration.stop() == 0
         try:
-            page = await client.consent(
-                started["authorization"]["authorization_url"], cloud_id=SITES[0]["id"]
+            page = await consent(
+                started.authorization.authorization_url, cloud_id=SITES[0]["id"], browser=browser
             )
             assert page.status == 200
         finally:
             await system.integration.start()
-        state = await configured(client, app_id)
-        assert state["state"] == "configured"
+        state = await configured(api, app_id)
+        assert state.state == "configured"
         await tap.wait_for(lambda evs: any(e["data"]["app_id"] == app_id for e in evs), 15)
-        await client.install_when_installable(app_id, "confluence.create_content")
+        await install_when_installable(api, app_id, "confluence.create_content")
     ours = [e for e in tap.events if e["data"]["app_id"] == app_id]
     assert len(ours) == 1

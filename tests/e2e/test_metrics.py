@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from devinfra.platform_client import PlatformClient
+from integrations_client import IntegrationsClient
 from tests.e2e.conftest import System
 from tests.support.scenarios import connected_app, control, installed
 
@@ -32,16 +32,16 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 async def test_runs_and_provider_calls_are_counted_per_integration(
-    system: System, client: PlatformClient
+    system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
-    app_id = await connected_app(client)
-    spaces = await installed(client, app_id, "confluence.list_spaces")
+    app_id = await connected_app(api, browser=browser)
+    spaces = await installed(api, app_id, "confluence.list_spaces")
     before = await scrape(system.template.url)
 
-    assert (await client.run(app_id, spaces, {}))["status"] == "succeeded"
+    assert (await api.start_run(app_id, spaces)).status == "succeeded"
     await control(system, "POST", "rate-limit", {"count": 10, "status": 503})
     try:
-        assert (await client.run(app_id, spaces, {}))["status"] == "failed"
+        assert (await api.start_run(app_id, spaces)).status == "failed"
     finally:
         await control(system, "DELETE", "rate-limit")
 
@@ -51,9 +51,10 @@ async def test_runs_and_provider_calls_are_counted_per_integration(
         assert value(after, runs, integration="confluence", status=status) == (
             value(before, runs, integration="confluence", status=status) + 1
         )
-    api = {"integration": "confluence", "operation": "api"}
+    api_calls = {"integration": "confluence", "operation": "api"}
     calls = "provider_request_duration_seconds_count"
-    assert value(after, calls, **api, outcome="2xx") > value(before, calls, **api, outcome="2xx")
-    failed = {**api, "outcome": "5xx"}
+    answered = {**api_calls, "outcome": "2xx"}
+    assert value(after, calls, **answered) > value(before, calls, **answered)
+    failed = {**api_calls, "outcome": "5xx"}
     errors = "provider_errors_total"
     assert value(after, errors, **failed) >= value(before, errors, **failed) + 1

@@ -1,14 +1,22 @@
-"""Steps the cross-service scenarios and the benchmarks share: a connected app, an installed task, and a look at
-what landed on the Atlassian stand-in."""
+"""Steps the cross-service scenarios and the benchmarks share: a connected app, an installed
+task, and a look at what landed on the Atlassian stand-in.
+
+The platform's side goes through the typed client (`integrations_client`); only a person's part,
+consenting in a browser, goes through `devinfra.consent`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 
-from devinfra.platform_client import PlatformClient
+from devinfra.consent import ConsentResult, follow_link
+from integrations_client import IntegrationsClient, SystemProfileRef
+from integrations_client.models import Installation
 from tests.support.system import SITES, System
 from tests.support.waiting import eventually
 
@@ -19,26 +27,78 @@ def new_app() -> str:
     return f"run-{uuid.uuid4().hex[:10]}"
 
 
-async def connected_app(client: PlatformClient, integration: str = "confluence") -> str:
+def new_browser() -> aiohttp.ClientSession:
+    """A browser of its own: a cookie jar that keeps cookies for IP hosts, as the flow needs."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+@contextlib.asynccontextmanager
+async def _browser(given: aiohttp.ClientSession | None) -> AsyncIterator[aiohttp.ClientSession]:
+    if given is not None:
+        yield given
+        return
+    async with new_browser() as fresh:
+        yield fresh
+
+
+async def consent(
+    link: str,
+    *,
+    login: str = "admin",
+    cloud_id: str | None = None,
+    browser: aiohttp.ClientSession | None = None,
+) -> ConsentResult:
+    """Follow a consent link in `browser` (a fresh one by default), choosing `cloud_id`'s site."""
+    async with _browser(browser) as session:
+        return await follow_link(session, link, login=login, cloud_id=cloud_id)
+
+
+async def connected_app(
+    client: IntegrationsClient,
+    integration: str = "confluence",
+    *,
+    browser: aiohttp.ClientSession | None = None,
+) -> str:
     """An app whose integration is pre-authorized through the real consent, on the first site."""
     app_id = new_app()
-    await client.register_app(app_id, "developer")
+    await client.put_app(app_id, name="E2E app", edition="developer")
     started = await client.configure(
-        app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}, integration=integration
+        app_id, integration, "pre_authorize", profile=SystemProfileRef()
     )
-    page = await client.consent(started["authorization"]["authorization_url"], cloud_id=SITE["id"])
+    page = await consent(
+        started.authorization.authorization_url, cloud_id=SITE["id"], browser=browser
+    )
     assert page.status == 200, page.text
 
-    async def connected() -> Any:
-        state = await client.integration(app_id, integration)
-        return state["connection"]["status"] == "connected"
+    async def connected() -> bool:
+        state = await client.get_integration(app_id, integration)
+        return state.connection.status == "connected"
 
     await eventually(connected, timeout=15)
     return app_id
 
 
-async def installed(client: PlatformClient, app_id: str, template_id: str) -> str:
-    return str((await client.install_when_installable(app_id, template_id))["dialog_task_id"])
+async def install_when_installable(
+    client: IntegrationsClient, app_id: str, template_id: str, timeout: float = 15.0
+) -> Installation:
+    """template-service learns of a configuration from an event: wait for it, then install."""
+
+    async def installable() -> bool:
+        return any(
+            [
+                item.template_id == template_id and item.installable
+                async for item in client.list_app_templates(app_id)
+            ]
+        )
+
+    assert await eventually(installable, timeout=timeout), (
+        f"{template_id} never became installable for {app_id}"
+    )
+    return await client.install(app_id, template_id)
+
+
+async def installed(client: IntegrationsClient, app_id: str, template_id: str) -> str:
+    return (await install_when_installable(client, app_id, template_id)).dialog_task_id
 
 
 async def landed(system: System) -> dict[str, Any]:

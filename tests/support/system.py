@@ -23,8 +23,8 @@ from pymongo import AsyncMongoClient
 
 from devinfra.atlassian_fake import AtlassianFake
 from devinfra.idp import IdentityProvider
-from devinfra.platform_client import PlatformClient, ServiceUrls
 from devinfra.process import free_port
+from integrations_client import NO_RETRIES, IntegrationsClient, ServiceUrls
 from platform_core.mongo import Document
 from platform_core.service_auth import Scope, mint_token
 from tests.support.infra import TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET, Infra
@@ -88,9 +88,20 @@ class System:
     def all_logs(self) -> str:
         return "\n".join(p.log_text() for p in self.processes())
 
-    def client(self, session: aiohttp.ClientSession, auth_url: str | None = None) -> PlatformClient:
-        urls = ServiceUrls(auth_url or self.auth_url, self.integration.url, self.template.url)
-        return PlatformClient(session, urls, TEST_JWT_SECRET)
+    def urls(self, auth_url: str | None = None) -> ServiceUrls:
+        return ServiceUrls(auth_url or self.auth_url, self.integration.url, self.template.url)
+
+    def client(
+        self, session: aiohttp.ClientSession | None = None, *, auth_url: str | None = None
+    ) -> IntegrationsClient:
+        """The typed client of this system's services (`auth_url`: another auth replica's).
+
+        It sends through `session` when given (the caller closes it), else through its own
+        (closed with the client). No retries: a scenario sees each answer as it was given.
+        """
+        return IntegrationsClient.with_secret(
+            self.urls(auth_url), TEST_JWT_SECRET, subject="e2e", session=session, retry=NO_RETRIES
+        )
 
 
 def service_env(infra: Infra, run_id: str, service: str) -> dict[str, str]:

@@ -5,7 +5,8 @@ It starts at our service's `/connect/...` link (or any URL that leads to the IdP
 version 2: a form carrying a `form_token`) it presses Continue, as a person would; it then
 signs in on oidc-provider's devInteractions login form (any login and password are accepted),
 approves (or cancels) the consent form and follows the redirect back to the callback, all with
-one cookie jar, like a browser would.
+one cookie jar, like a browser would. `follow_link` is the whole of a person's part: that, then
+the site picker when one shows.
 
 The session must keep cookies for IP hosts: `aiohttp.ClientSession(cookie_jar=
 aiohttp.CookieJar(unsafe=True))`.
@@ -182,3 +183,18 @@ async def choose_site(
         ) as resp:
             return ConsentResult(resp.status, url, await resp.text(), [*page.visited, url])
     raise ConsentFlowError(f"no form on {page.url} offers the site {cloud_id}")
+
+
+async def follow_link(
+    session: aiohttp.ClientSession,
+    link: str,
+    *,
+    login: str = "admin",
+    cloud_id: str | None = None,
+) -> ConsentResult:
+    """Follow a consent link like a browser: sign in as `login`, approve, and, when a site
+    picker shows and `cloud_id` is given, choose that site."""
+    result = await complete_consent(session, link, login=login)
+    if cloud_id is not None and result.status == 200 and "<form" in result.text:
+        result = await choose_site(session, result, cloud_id)
+    return result

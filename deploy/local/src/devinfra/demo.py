@@ -7,6 +7,9 @@ seeing `integration.configured`, the admin installing "Create Content", a platfo
 fetching an access token; then an app whose end users authorize themselves, and a Trial app
 being refused. It ends by running "Create Content" as the bot would and printing its message
 with the link to the new page. Any surprise ends it with a non-zero exit.
+
+The platform's side goes through the typed client (`integrations_client`), as another platform
+service would call it; only the browser's part (`devinfra.consent.follow_link`) is by hand.
 """
 
 from __future__ import annotations
@@ -20,13 +23,29 @@ from typing import Any
 import aio_pika
 import aiohttp
 
-from devinfra.platform_client import PlatformClient, ServiceUrls, UnexpectedAnswer
+from devinfra.consent import follow_link
 from devinfra.secrets import SECRETS_FILE
 from devinfra.stack import read_env_values, state_dir
 from devinfra.standins import LOCAL_SITES
+from integrations_client import (
+    AppSubject,
+    ClientError,
+    IntegrationsClient,
+    ServiceUrls,
+    SystemProfileRef,
+    UserSubject,
+    errors,
+)
+from integrations_client.models import AccessToken, Installation, Integration, SiteResource
 from platform_core.events import EXCHANGE
 
+CONFLUENCE = "confluence"
 CONFIGURED = "integration.configured"
+CREATE_CONTENT = "confluence.create_content"
+
+
+class DemoFailed(RuntimeError):
+    """A service answered something the walkthrough did not expect."""
 
 
 def say(step: str, detail: str = "") -> None:
@@ -37,7 +56,7 @@ def say(step: str, detail: str = "") -> None:
 
 def check(condition: bool, message: str) -> None:
     if not condition:
-        raise UnexpectedAnswer(message)
+        raise DemoFailed(message)
 
 
 async def subscribe(
@@ -65,45 +84,65 @@ async def next_event_about(events: asyncio.Queue[Any], app_id: str) -> dict[str,
             return event
 
 
-async def wait_configured(client: PlatformClient, app_id: str) -> dict[str, Any]:
+def resource(token: AccessToken) -> SiteResource:
+    if token.resource is None:
+        raise DemoFailed("the access token names no site")
+    return token.resource
+
+
+async def wait_configured(client: IntegrationsClient, app_id: str) -> Integration:
     for _ in range(100):
-        state = await client.integration(app_id)
-        if state["state"] == "configured" and state["connection"]["status"] == "connected":
+        state = await client.get_integration(app_id, CONFLUENCE)
+        if state.state == "configured" and state.connection.status == "connected":
             return state
         await asyncio.sleep(0.1)
-    raise UnexpectedAnswer(f"{app_id} never became configured: {state}")
+    raise DemoFailed(f"{app_id} never became configured: {state.model_dump(mode='json')}")
 
 
-async def catalog(client: PlatformClient) -> None:
+async def install_when_installable(
+    client: IntegrationsClient, app_id: str, template_id: str
+) -> Installation:
+    """template-service learns of a configuration from an event: wait for it, then install."""
+    for _ in range(150):
+        async for item in client.list_app_templates(app_id):
+            if item.template_id == template_id and item.installable:
+                return await client.install(app_id, template_id)
+        await asyncio.sleep(0.1)
+    raise DemoFailed(f"{template_id} never became installable for {app_id}")
+
+
+async def catalog(client: IntegrationsClient) -> None:
     say("The catalog lists every integration folder")
-    for entry in await client.catalog():
-        scopes = ", ".join(entry["default_scopes"])
-        print(f"    - {entry['integration']:11} {entry['display_name']}: {scopes}")
+    async for entry in client.list_catalog():
+        scopes = ", ".join(entry.default_scopes)
+        print(f"    - {entry.integration:11} {entry.display_name}: {scopes}")
 
 
-async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any]) -> tuple[str, str]:
+async def pre_authorized_app(
+    client: IntegrationsClient, browser: aiohttp.ClientSession, events: asyncio.Queue[Any]
+) -> tuple[str, str]:
     app_id = f"demo-dev-{uuid.uuid4().hex[:6]}"
     say("Register a Developer app", app_id)
-    await client.register_app(app_id, "developer", "Demo (Developer)")
+    await client.put_app(app_id, name="Demo (Developer)", edition="developer")
 
-    state = await client.integration(app_id)
-    say("Confluence is listed", f"state: {state['state']}")
-    check(state["state"] == "available", "Confluence should start Available")
+    state = await client.get_integration(app_id, CONFLUENCE)
+    say("Confluence is listed", f"state: {state.state}")
+    check(state.state == "available", "Confluence should start Available")
 
     say("Pre-authorize with the system profile")
     started = await client.configure(
-        app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}
+        app_id, CONFLUENCE, "pre_authorize", profile=SystemProfileRef()
     )
-    link = started["authorization"]["authorization_url"]
+    link = started.authorization.authorization_url
     print(f"    consent link: {link}")
 
     site = LOCAL_SITES[0]
     say("Follow the link like a browser: sign in, consent, choose a site", site["url"])
-    page = await client.consent(link, cloud_id=site["id"])
+    page = await follow_link(browser, link, cloud_id=site["id"])
     check(page.status in (200, 302), f"consent ended with {page.status}: {page.text[:300]}")
 
     state = await wait_configured(client, app_id)
-    say("Confluence is Configured", f"state: {state['state']}, connection: connected")
+    say("Confluence is Configured", f"state: {state.state}, connection: connected")
     event = await next_event_about(events, app_id)
     data = event["data"]
     say(
@@ -112,20 +151,21 @@ async def pre_authorized_app(client: PlatformClient, events: asyncio.Queue[Any])
     )
 
     say('Install "Create Content"')
-    installation = await client.install_when_installable(app_id, "confluence.create_content")
-    task = await client.dialog_task(app_id, installation["dialog_task_id"])
-    print(f"    dialog task {task['name']} ({task['status']}):")
-    for node in task["nodes"]:
-        print(f"      - {node['type']:8} {node['name']}")
+    installation = await install_when_installable(client, app_id, CREATE_CONTENT)
+    task = await client.get_dialog_task(app_id, installation.dialog_task_id)
+    print(f"    dialog task {task.name} ({task.status}):")
+    for node in task.nodes:
+        print(f"      - {node.type:8} {node.name}")
 
     say("A platform service asks for an access token")
-    token = await client.access_token(app_id, {"type": "app"})
-    print(f"    site {token['resource']['site_url']}, expires {token['expires_at']}")
-    print(f"    api base {token['resource']['api_base_url']}")
-    return app_id, installation["dialog_task_id"]
+    token = await client.issue_access_token(app_id, CONFLUENCE, subject=AppSubject())
+    site_of_token = resource(token)
+    print(f"    site {site_of_token.site_url}, expires {token.expires_at}")
+    print(f"    api base {site_of_token.api_base_url}")
+    return app_id, installation.dialog_task_id
 
 
-async def run_create_content(client: PlatformClient, app_id: str, dialog_task_id: str) -> None:
+async def run_create_content(client: IntegrationsClient, app_id: str, dialog_task_id: str) -> None:
     entities = {
         "contentType": "page",
         "spaceKey": "ENG",
@@ -133,45 +173,49 @@ async def run_create_content(client: PlatformClient, app_id: str, dialog_task_id
         "contentBody": "<p>Written by the bot.</p>",
     }
     say('The bot runs "Create Content"', json.dumps(entities))
-    run = await client.run(app_id, dialog_task_id, entities)
-    for step in run["steps"]:
-        print(f"    - {step['type']:8} {step['node']}: {step['status']}")
-    check(run["status"] == "succeeded", f"the run ended {run['status']}: {run['steps']}")
-    for message in run["messages"]:
+    run = await client.start_run(app_id, dialog_task_id, entities=entities)
+    for step in run.steps:
+        print(f"    - {step.type:8} {step.node}: {step.status}")
+    steps = [step.model_dump(mode="json") for step in run.steps]
+    check(run.status == "succeeded", f"the run ended {run.status}: {steps}")
+    for message in run.messages:
         print(f"    {message}")
 
 
-async def user_authorized_app(client: PlatformClient) -> None:
+async def user_authorized_app(client: IntegrationsClient, browser: aiohttp.ClientSession) -> None:
     app_id = f"demo-ent-{uuid.uuid4().hex[:6]}"
     say("Register an Enterprise app whose end users authorize themselves", app_id)
-    await client.register_app(app_id, "enterprise", "Demo (Enterprise)")
-    state = await client.configure(app_id, {"type": "user_authorize"}, expect=200)
+    await client.put_app(app_id, name="Demo (Enterprise)", edition="enterprise")
+    state = await client.configure(app_id, CONFLUENCE, "user_authorize")
     say(
         "Enable 'Allow users to authorize'",
-        f"state: {state['state']}, connection: {state['connection']['status']}",
+        f"state: {state.state}, connection: {state.connection.status}",
     )
-    check(state["connection"]["status"] == "per_user", "expected per-user connections")
+    check(state.connection.status == "per_user", "expected per-user connections")
 
-    link = await client.user_link(app_id, "user-42")
-    say("Issue a link for end user user-42", f"expires {link['expires_at']}")
+    link = await client.create_user_link(app_id, CONFLUENCE, "user-42")
+    say("Issue a link for end user user-42", f"expires {link.expires_at}")
     site = LOCAL_SITES[1]
-    page = await client.consent(link["link"], login="user-42", cloud_id=site["id"])
+    page = await follow_link(browser, link.link, login="user-42", cloud_id=site["id"])
     check(page.status in (200, 302), f"consent ended with {page.status}")
     say("user-42 consented and chose a site", site["url"])
 
-    token = await client.access_token(app_id, {"type": "user", "user_id": "user-42"})
-    say("The end user's access token", f"site {token['resource']['site_url']}")
+    user = UserSubject(user_id="user-42")
+    token = await client.issue_access_token(app_id, CONFLUENCE, subject=user)
+    say("The end user's access token", f"site {resource(token).site_url}")
 
 
-async def trial_app(client: PlatformClient) -> None:
+async def trial_app(client: IntegrationsClient) -> None:
     app_id = f"demo-trial-{uuid.uuid4().hex[:6]}"
     say("Register a Trial app and try to configure Confluence", app_id)
-    await client.register_app(app_id, "trial", "Demo (Trial)")
-    refused = await client.configure(
-        app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}, expect=403
-    )
-    print(f"    refused: {refused['code']}: {refused['detail']}")
-    check(refused["code"] == "edition_not_supported", "expected edition_not_supported")
+    await client.put_app(app_id, name="Demo (Trial)", edition="trial")
+    try:
+        await client.configure(app_id, CONFLUENCE, "pre_authorize", profile=SystemProfileRef())
+    except errors.EditionNotSupported as refused:
+        print(f"    refused: {refused.code}: {refused.detail}")
+        check(refused.status == 403, f"refused with {refused.status}, not 403")
+        return
+    raise DemoFailed("expected edition_not_supported")
 
 
 async def run() -> None:
@@ -186,12 +230,16 @@ async def run() -> None:
     )
     connection, events = await subscribe(env["AMQP_URL"])
     try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-            client = PlatformClient(session, urls, secrets["PLATFORM_JWT_SECRET"])
+        async with (
+            IntegrationsClient.with_secret(
+                urls, secrets["PLATFORM_JWT_SECRET"], subject="demo"
+            ) as client,
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser,
+        ):
             await catalog(client)
-            app_id, dialog_task_id = await pre_authorized_app(client, events)
-            session.cookie_jar.clear()
-            await user_authorized_app(client)
+            app_id, dialog_task_id = await pre_authorized_app(client, browser, events)
+            browser.cookie_jar.clear()
+            await user_authorized_app(client, browser)
             await trial_app(client)
             await run_create_content(client, app_id, dialog_task_id)
     finally:
@@ -202,7 +250,7 @@ async def run() -> None:
 def main() -> int:
     try:
         asyncio.run(run())
-    except (UnexpectedAnswer, KeyError, OSError, TimeoutError) as exc:
+    except (DemoFailed, ClientError, KeyError, OSError, TimeoutError) as exc:
         print(f"\ndemo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("is the system running? `make run` starts it", file=sys.stderr)
         return 1

@@ -1,32 +1,28 @@
-"""A small client of the three services' contract APIs, as another platform service sees them.
+"""A small hand-built client of the three services' contract APIs: HTTP with a service JWT.
 
-Used by `make demo` and by the cross-service tests, so both walk the system the same way. It
-speaks only the external contract: HTTP with a service JWT, nothing internal.
+Superseded by the typed client (`integrations_client.IntegrationsClient`), which `make demo`,
+the benchmarks and the cross-service tests use. Only tests/e2e/test_mcp.py still uses this one
+(through the `client` fixture); delete this module once it has moved to the typed client too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from devinfra.consent import ConsentResult, choose_site, complete_consent
+from devinfra.consent import ConsentResult, follow_link
+from integrations_client import ServiceUrls
 from platform_core.service_auth import Scope, mint_token
+
+__all__ = ["PlatformClient", "ServiceUrls", "UnexpectedAnswer"]
 
 Json = dict[str, Any]
 
 
 class UnexpectedAnswer(RuntimeError):
     """A service answered something the walkthrough did not expect."""
-
-
-@dataclass(frozen=True)
-class ServiceUrls:
-    auth: str
-    integration: str
-    template: str
 
 
 class PlatformClient:
@@ -178,7 +174,4 @@ class PlatformClient:
         self, link: str, *, login: str = "admin", cloud_id: str | None = None
     ) -> ConsentResult:
         """Follow a consent link like a browser: sign in, approve, pick the site if asked."""
-        result = await complete_consent(self.session, link, login=login)
-        if cloud_id is not None and result.status == 200 and "<form" in result.text:
-            result = await choose_site(self.session, result, cloud_id)
-        return result
+        return await follow_link(self.session, link, login=login, cloud_id=cloud_id)
