@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from devinfra.platform_client import PlatformClient
 from devinfra.process import free_port
 from integrations_client import IntegrationsClient
-from tests.support.infra import TEST_JWT_SECRET, Infra
+from tests.support.infra import Infra
 from tests.support.processes import ServiceProcess, delete_queues
 from tests.support.system import (
     CUSTOM_CLIENT_ID,
@@ -54,12 +53,6 @@ async def api(system: System) -> AsyncIterator[IntegrationsClient]:
     """The typed client of the system's services, with a session of its own."""
     async with system.client() as client:
         yield client
-
-
-@pytest.fixture
-def client(system: System, browser: aiohttp.ClientSession) -> PlatformClient:
-    """The hand-built client test_mcp.py still uses; every other scenario uses `api`."""
-    return PlatformClient(browser, system.urls(), TEST_JWT_SECRET)
 
 
 @pytest.fixture(scope="package")

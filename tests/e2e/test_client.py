@@ -2,8 +2,9 @@
 registration to removal, and a pre-authorized app from consent to an access token.
 
 Only the browser's part (consent at the identity provider, the site picker) is driven by hand,
-as `devinfra.platform_client.PlatformClient.consent` does; everything else goes through
-`integrations_client`, typed models in and out, problems as its exceptions.
+with `devinfra.consent.follow_link`; everything else goes through `integrations_client`, typed
+models in and out, problems as its exceptions. Its client is built here with the library's own
+defaults (retries included), not the suite's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from devinfra.consent import ConsentResult, choose_site, complete_consent
+from devinfra.consent import follow_link
 from integrations_client import (
     AppSubject,
     CustomProfileRef,
@@ -46,16 +47,6 @@ async def api(system: System) -> AsyncIterator[IntegrationsClient]:
 
 def new_app() -> str:
     return f"cli-{uuid.uuid4().hex[:10]}"
-
-
-async def consent(
-    browser: aiohttp.ClientSession, link: str, *, login: str, cloud_id: str
-) -> ConsentResult:
-    """Follow a consent link like a browser: sign in, approve, pick the site if asked."""
-    result = await complete_consent(browser, link, login=login)
-    if result.status == 200 and "<form" in result.text:
-        result = await choose_site(browser, result, cloud_id)
-    return result
 
 
 async def installable(api: IntegrationsClient, app_id: str, template_id: str) -> None:
@@ -157,7 +148,7 @@ async def test_a_pre_authorized_app_consents_then_gets_an_access_token_through_t
     started = await api.configure(app_id, "confluence", "pre_authorize")
     assert started.state == "available"
     assert started.authorization.authorization_url.startswith(system.auth_url)
-    page = await consent(
+    page = await follow_link(
         browser,
         started.authorization.authorization_url,
         login="admin",

@@ -35,11 +35,14 @@ from mcp_types import (
     ToolListChangedNotification,
 )
 
-from devinfra.platform_client import PlatformClient
+from integrations_client import IntegrationsClient
+from platform_core.contract_types import SystemProfileRef
 from platform_core.service_auth import Scope, mint_token
 from tests.e2e.conftest import SITES, System
 from tests.support.infra import TEST_JWT_SECRET
 from tests.support.processes import ServiceProcess, delete_queues
+from tests.support.scenarios import connected_app, consent, new_app
+from tests.support.scenarios import install_when_installable as install
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
@@ -55,49 +58,20 @@ GET_STREAMS_OPENED = 'mcp_notification_streams_opened_total{channel="session_get
 # --- the platform side: apps, consent, installations ---------------------------------------
 
 
-def new_app() -> str:
-    return f"mcp-{uuid.uuid4().hex[:10]}"
-
-
-async def connected_app(client: PlatformClient) -> str:
-    """A developer app whose Confluence is pre-authorized through the real consent."""
-    app_id = new_app()
-    await client.register_app(app_id, "developer")
-    started = await client.configure(
-        app_id, {"type": "pre_authorize", "profile": {"kind": "system"}}
-    )
-    page = await client.consent(started["authorization"]["authorization_url"], cloud_id=SITE["id"])
-    assert page.status == 200, page.text
-
-    async def connected() -> bool:
-        state = await client.integration(app_id)
-        return bool(state["connection"]["status"] == "connected")
-
-    assert await eventually(connected, timeout=15)
-    return app_id
-
-
-async def per_user_app(client: PlatformClient) -> str:
+async def per_user_app(api: IntegrationsClient) -> str:
     """An enterprise app whose Confluence each end user connects for themselves."""
     app_id = new_app()
-    await client.register_app(app_id, "enterprise")
-    await client.configure(app_id, {"type": "user_authorize"}, expect=200)
+    await api.put_app(app_id, name="MCP app", edition="enterprise")
+    await api.configure(app_id, "confluence", "user_authorize", profile=SystemProfileRef())
     return app_id
 
 
-async def install(client: PlatformClient, app_id: str, template_id: str) -> dict[str, Any]:
-    return await client.install_when_installable(app_id, template_id)
-
-
-async def uninstall(client: PlatformClient, app_id: str, installation_id: str) -> None:
-    url = f"{client.urls.template}/v1/apps/{app_id}/template-installations/{installation_id}"
-    await client.call("DELETE", url, expect=204)
-
-
-async def template_tools(client: PlatformClient, app_id: str) -> list[dict[str, Any]]:
-    url = f"{client.urls.template}/v1/apps/{app_id}/tools?format=mcp"
-    answer: dict[str, Any] = await client.call("GET", url)
-    return list(answer["items"])
+async def template_tools(api: IntegrationsClient, app_id: str) -> list[dict[str, Any]]:
+    """template-service's MCP tool definitions, as its JSON names them."""
+    return [
+        tool.model_dump(by_alias=True, exclude_none=True)
+        for tool in await api.list_tools(app_id, format="mcp").collect()
+    ]
 
 
 async def landed(system: System) -> dict[str, Any]:
@@ -161,12 +135,12 @@ async def metric(tools: ServiceProcess, name: str) -> float:
 
 @pytest.mark.parametrize(("mode", "version"), ERAS)
 async def test_an_agent_lists_the_apps_tools_as_installed_and_creating_content_lands_the_page(
-    system: System, tool_service: ServiceProcess, client: PlatformClient, mode: str, version: str
+    system: System, tool_service: ServiceProcess, api: IntegrationsClient, mode: str, version: str
 ) -> None:
-    app_id = await connected_app(client)
-    await install(client, app_id, "confluence.create_content")
-    await install(client, app_id, "confluence.get_content")
-    installed = await template_tools(client, app_id)
+    app_id = await connected_app(api)
+    await install(api, app_id, "confluence.create_content")
+    await install(api, app_id, "confluence.get_content")
+    installed = await template_tools(api, app_id)
 
     async with agent(tool_service, agent_token([app_id]), mode) as mcp:
         assert mcp.protocol_version == version
@@ -227,10 +201,10 @@ async def test_an_agent_lists_the_apps_tools_as_installed_and_creating_content_l
 
 @pytest.mark.parametrize(("mode", "version"), ERAS)
 async def test_a_user_without_consent_is_asked_by_url_elicitation_consents_and_the_call_succeeds(
-    system: System, tool_service: ServiceProcess, client: PlatformClient, mode: str, version: str
+    system: System, tool_service: ServiceProcess, api: IntegrationsClient, mode: str, version: str
 ) -> None:
-    app_id = await per_user_app(client)
-    await install(client, app_id, "confluence.list_spaces")
+    app_id = await per_user_app(api)
+    await install(api, app_id, "confluence.list_spaces")
     user = f"u-{uuid.uuid4().hex[:8]}"
     asked: list[ElicitRequestURLParams] = []
     completed: list[str] = []
@@ -240,7 +214,7 @@ async def test_a_user_without_consent_is_asked_by_url_elicitation_consents_and_t
     ) -> ElicitResult:
         assert isinstance(params, ElicitRequestURLParams), params
         asked.append(params)
-        page = await client.consent(params.url, login=user, cloud_id=SITE["id"])
+        page = await consent(params.url, login=user, cloud_id=SITE["id"])
         assert page.status == 200, page.text
         return ElicitResult(action="accept")
 
@@ -273,10 +247,10 @@ async def test_a_user_without_consent_is_asked_by_url_elicitation_consents_and_t
 
 @pytest.mark.parametrize(("mode", "version"), ERAS)
 async def test_a_client_without_url_elicitation_gets_the_link_then_succeeds_after_the_consent(
-    system: System, tool_service: ServiceProcess, client: PlatformClient, mode: str, version: str
+    system: System, tool_service: ServiceProcess, api: IntegrationsClient, mode: str, version: str
 ) -> None:
-    app_id = await per_user_app(client)
-    await install(client, app_id, "confluence.list_spaces")
+    app_id = await per_user_app(api)
+    await install(api, app_id, "confluence.list_spaces")
     user = f"u-{uuid.uuid4().hex[:8]}"
 
     async with agent(tool_service, agent_token([app_id]), mode) as nobody:
@@ -294,7 +268,7 @@ async def test_a_client_without_url_elicitation_gets_the_link_then_succeeds_afte
         assert link.startswith(f"{system.auth_url}/connect/")
         assert link in text(first) and "confluence_list_spaces again" in text(first)
 
-        page = await client.consent(link, login=user, cloud_id=SITE["id"])
+        page = await consent(link, login=user, cloud_id=SITE["id"])
         assert page.status == 200, page.text
         again = await mcp.call_tool("confluence_list_spaces", {})
         assert again.is_error is False and "ENG" in text(again), again
@@ -383,11 +357,11 @@ async def test_a_token_that_may_not_call_the_tools_is_refused_with_the_metadata_
 
 
 async def test_installing_and_uninstalling_changes_the_tools_and_tells_connected_clients(
-    system: System, tool_service: ServiceProcess, client: PlatformClient
+    system: System, tool_service: ServiceProcess, api: IntegrationsClient
 ) -> None:
-    app_id = await connected_app(client)
-    await install(client, app_id, "confluence.create_content")
-    other_app = await connected_app(client)
+    app_id = await connected_app(api)
+    await install(api, app_id, "confluence.create_content")
+    other_app = await connected_app(api)
     token = agent_token([app_id])
     changed = asyncio.Event()
 
@@ -415,7 +389,7 @@ async def test_installing_and_uninstalling_changes_the_tools_and_tells_connected
             return [tool.name for tool in (await mcp.list_tools()).tools]
 
         assert await names(session_client) == ["confluence_create_content"]
-        installation = await install(client, app_id, "confluence.get_content")
+        installation = await install(api, app_id, "confluence.get_content")
 
         await asyncio.wait_for(changed.wait(), 15)
         await asyncio.wait_for(anext(changes), 15)
@@ -424,7 +398,7 @@ async def test_installing_and_uninstalling_changes_the_tools_and_tells_connected
         assert await names(modern_client) == expected
 
         changed.clear()
-        await uninstall(client, app_id, installation["installation_id"])
+        await api.uninstall(app_id, installation.installation_id)
         await asyncio.wait_for(changed.wait(), 15)
         await asyncio.wait_for(anext(changes), 15)
         assert await names(session_client) == ["confluence_create_content"]
