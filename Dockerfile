@@ -24,6 +24,7 @@ COPY integrations integrations
 COPY services services
 COPY deploy/local/pyproject.toml deploy/local/pyproject.toml
 COPY deploy/local/src deploy/local/src
+COPY clients/python/pyproject.toml clients/python/pyproject.toml
 # The export pins exactly what uv.lock holds for SERVICE (hashes checked on install), and
 # --no-editable lists its workspace dependencies (shared, integrations) as plain paths, so the
 # lock rather than this file decides which of them the service needs. --no-deps keeps the
