@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import ipaddress
 import json
 import re
 import socket
@@ -43,6 +42,7 @@ from platform_core.mongo import Document
 from tests.support.apps import serving
 from tests.support.events import EventTap
 from tests.support.infra import TEST_ENCRYPTION_KEYS, Infra
+from tests.support.tripwire import tripwire as refusing_outside
 
 SYSTEM_CLIENT_ID = "confluence-system-app"
 SYSTEM_CLIENT_SECRET = "system-client-secret-0f3a9c"
@@ -117,26 +117,8 @@ def names() -> Names:
 
 @pytest.fixture
 def tripwire(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every connection attempt to a non-loopback address, refused before a packet leaves."""
-    attempts: list[str] = []
-    real_connect = socket.socket.connect
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple) and not _loopback(str(address[0])):
-            attempts.append(str(address[0]))
-            raise ConnectionRefusedError("tripwire: the test refused a non-loopback connection")
-        real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    yield attempts
-    assert attempts == [], f"connections were attempted to {attempts}"
-
-
-def _loopback(host: str) -> bool:
-    address = ipaddress.ip_address(host.split("%")[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
+    with refusing_outside(monkeypatch) as attempts:
+        yield attempts
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import socket
 import ssl
@@ -20,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
 
 import aiohttp
 import pytest
@@ -44,6 +42,7 @@ from platform_core.outbound_http import (
     read_bounded,
     request,
 )
+from tests.support.tripwire import tripwire as refusing_outside
 
 MEGABYTE = 1 << 20
 TLS_NAMES = ("rebind.test", "idp.test")
@@ -51,26 +50,8 @@ TLS_NAMES = ("rebind.test", "idp.test")
 
 @pytest.fixture(autouse=True)
 def tripwire(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every connection attempt to a non-loopback address, refused before a packet leaves."""
-    attempts: list[str] = []
-    real_connect = socket.socket.connect
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple) and not _is_loopback(str(address[0])):
-            attempts.append(str(address[0]))
-            raise ConnectionRefusedError("tripwire: the test refused a non-loopback connection")
-        real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    yield attempts
-    assert attempts == [], f"connections were attempted to {attempts}"
-
-
-def _is_loopback(host: str) -> bool:
-    address = ipaddress.ip_address(host.split("%")[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
+    with refusing_outside(monkeypatch) as attempts:
+        yield attempts
 
 
 class FakeResolver(AbstractResolver):
