@@ -143,4 +143,5 @@ async def test_the_link_integration_service_hands_out_opens_the_confirmation_pag
         text = await resp.text()
     assert resp.status == 200
     assert "Connect Confluence" in text
-    assert f"<strong>{app_id}</strong>" in text  # integration-service sends no app_name yet
+    # integration-service sends the app's name, which the page shows instead of its id.
+    assert f"<strong>App {app_id}</strong>" in text
