@@ -1,18 +1,21 @@
 """OpenAPI 3.1 generated from the route table and the pydantic models its handlers take.
 
-Nothing here is written by hand per route: paths, parameters, bodies and responses all come from
-`platform_core.api.Endpoint`, which is what the server actually serves.
+Nothing here is written by hand per route: paths, parameters, bodies, responses and their
+headers all come from `platform_core.api.Endpoint`, which is what the server actually serves.
+A form body is documented as `application/x-www-form-urlencoded`; a route answering HTML pages
+documents every answer, its errors included, as `text/html`, and its bad input as one 400.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from platform_core.api import Endpoint
+from platform_core.api import FORM_CONTENT_TYPE, Endpoint, FormModel, Header
 from platform_core.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -26,6 +29,9 @@ from platform_core.errors import (
 )
 
 REF = "#/components/schemas/{model}"
+HTML = "text/html"
+# Sent with every refusal of a missing or bad token (platform_core.errors.Unauthenticated).
+CHALLENGE = {"WWW-Authenticate": Header('The bearer challenge, Bearer realm="platform"')}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -97,9 +103,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         operation["security"] = [{"platformJwt": []}]
         operation["x-required-scope"] = endpoint.scope.value
     if body := endpoint.inputs.get("body"):
+        media_type = FORM_CONTENT_TYPE if issubclass(body, FormModel) else "application/json"
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=body.__name__)}}},
+            "content": {media_type: {"schema": {"$ref": REF.format(model=body.__name__)}}},
         }
     return operation
 
@@ -128,9 +135,10 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, model in endpoint.responses.items():
         if model is None:
-            content_type = "text/html" if endpoint.html else None
+            # A redirect carries no page, only where to go (its Location header).
+            page = endpoint.html and not 300 <= status < 400
             responses[str(status)] = {"description": _describe(status)} | (
-                {"content": {content_type: {"schema": {"type": "string"}}}} if content_type else {}
+                {"content": {HTML: {"schema": {"type": "string"}}}} if page else {}
             )
         else:
             responses[str(status)] = {
@@ -139,25 +147,39 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}
                 },
             }
+    error_type = HTML if endpoint.html else PROBLEM_CONTENT_TYPE
+    error_schema = {"type": "string"} if endpoint.html else {"$ref": REF.format(model="Problem")}
     for error in _errors(endpoint):
         entry = responses.setdefault(
             str(error.status),
-            {
-                "description": error.title,
-                "content": {
-                    PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}
-                },
-            },
+            {"description": error.title, "content": {error_type: {"schema": error_schema}}},
         )
-        entry.setdefault("x-codes", []).append(error.code)
+        codes = entry.setdefault("x-codes", [])
+        if error.code not in codes:
+            codes.append(error.code)
+    headers = dict(endpoint.headers)
+    if endpoint.scope is not None:
+        headers[Unauthenticated.status] = {**CHALLENGE, **headers.get(Unauthenticated.status, {})}
+    for status, named in headers.items():
+        responses[str(status)]["headers"] = {
+            name: {
+                "description": h.description,
+                "required": h.required,
+                "schema": {"type": "string"},
+            }
+            for name, h in named.items()
+        }
     return responses
 
 
 def _errors(endpoint: Endpoint) -> list[type[ProblemError]]:
     errors = list(endpoint.errors)
     if endpoint.inputs:
-        errors.append(ValidationFailed)
-    if "body" in endpoint.inputs:
+        errors.append(BadRequest if endpoint.html else ValidationFailed)
+    body = endpoint.inputs.get("body")
+    if body is not None and issubclass(body, FormModel):
+        errors += [BadRequest, UnsupportedMediaType, PayloadTooLarge]
+    elif body is not None:
         errors += [MalformedJson, BadRequest, UnsupportedMediaType, PayloadTooLarge]
     if endpoint.scope is not None:
         errors += [Unauthenticated, Forbidden]
@@ -165,6 +187,4 @@ def _errors(endpoint: Endpoint) -> list[type[ProblemError]]:
 
 
 def _describe(status: int) -> str:
-    return {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 302: "Found"}.get(
-        status, str(status)
-    )
+    return HTTPStatus(status).phrase

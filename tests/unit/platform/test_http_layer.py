@@ -1,4 +1,5 @@
-"""The HTTP skeleton: problem+json errors, body validation, JWT rules, OpenAPI, metrics."""
+"""The HTTP skeleton: problem+json errors, body validation, JWT rules, OpenAPI, metrics, and the
+routes that read HTML forms and answer pages."""
 
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import Field
 
-from platform_core.api import ApiRoutes, AppId, Reply, RequestModel, ResponseModel
+from platform_core.api import (
+    ApiRoutes,
+    AppId,
+    FormModel,
+    Header,
+    Reply,
+    RequestModel,
+    ResponseModel,
+    View,
+)
 from platform_core.app import create_http_app
-from platform_core.errors import NotFound
+from platform_core.errors import NotFound, ProblemError
 from platform_core.logs import configure_logging
 from platform_core.service_auth import Scope, mint_token
 from platform_core.settings import ServiceSettings
@@ -35,6 +45,7 @@ class Page(RequestModel):
 class ThingIn(RequestModel):
     name: str = Field(min_length=1, max_length=20)
     count: int
+    urgent: bool = False
 
 
 class ThingOut(ResponseModel):
@@ -61,7 +72,7 @@ async def list_things(request: web.Request, *, path: AppPath, query: Page) -> Re
 
 @routes.post("/v1/apps/{app_id}/things", summary="Create", responses={201: ThingOut})
 async def create_thing(request: web.Request, *, path: AppPath, body: ThingIn) -> Reply:
-    return Reply(ThingOut(app_id=path.app_id, **body.model_dump()), status=201)
+    return Reply(ThingOut(app_id=path.app_id, name=body.name, count=body.count), status=201)
 
 
 @routes.post("/v1/tokens", summary="Issue", responses={200: None}, scope=Scope.ISSUE_TOKENS)
@@ -74,6 +85,50 @@ async def boom(request: web.Request) -> Reply:
     raise RuntimeError("database password is hunter2")
 
 
+@routes.post(
+    "/v1/apps/{app_id}/moved",
+    summary="Declares a header it forgets to send",
+    responses={201: None},
+    headers={201: {"Location": Header("Where it went")}},
+)
+async def forgetful(request: web.Request, *, path: AppPath) -> Reply:
+    return Reply(status=201)
+
+
+class Note(FormModel):
+    text: str = Field(min_length=1, max_length=20)
+    tag: str | None = None
+
+
+def as_page(view: View) -> View:
+    """A guard as a browser-facing service has one: every failure a page."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await view(request)
+        except ProblemError as exc:
+            return web.Response(
+                status=exc.status, text=f"<p>{exc.detail}</p>", content_type="text/html"
+            )
+
+    return guarded
+
+
+pages = ApiRoutes(tags=["pages"], guard=as_page)
+
+
+@pages.post(
+    "/notes/{app_id}",
+    summary="A page's form",
+    responses={303: None},
+    public=True,
+    html=True,
+    headers={303: {"Location": Header("The new note")}},
+)
+async def post_note(request: web.Request, *, path: AppPath, body: Note) -> web.StreamResponse:
+    return web.Response(status=303, headers={"Location": f"/notes/{path.app_id}/{body.text}"})
+
+
 class DemoSettings(ServiceSettings):
     port: int = 1
 
@@ -81,7 +136,7 @@ class DemoSettings(ServiceSettings):
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
     settings = DemoSettings(platform_jwt_secret=SECRET, max_body_bytes=2048)
-    app = create_http_app(settings, service="demo", version="1.0", routes=[routes])
+    app = create_http_app(settings, service="demo", version="1.0", routes=[routes, pages])
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -163,6 +218,118 @@ async def test_malformed_json_wrong_type_and_oversized_bodies_are_clear_4xx(
         400,
         "bad_request",
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "count": "2"}, "count"),
+        ({"name": "x", "count": True}, "count"),
+        ({"name": "x", "count": 2.5}, "count"),
+        ({"name": "x", "count": 2, "urgent": 0}, "urgent"),
+        ({"name": "x", "count": 2, "urgent": "true"}, "urgent"),
+        ({"name": 7, "count": 2}, "name"),
+    ],
+    ids=[
+        "string-for-int",
+        "bool-for-int",
+        "fraction-for-int",
+        "int-for-bool",
+        "text-for-bool",
+        "int-for-string",
+    ],
+)
+async def test_a_json_body_of_the_wrong_json_type_is_refused_not_coerced(
+    client: TestClient[Any, Any], body: dict[str, Any], field: str
+) -> None:
+    response = await client.post("/v1/apps/app-1/things", json=body, headers=bearer())
+    problem_body = await problem(response, 422, "validation_error")
+    assert [e["field"] for e in problem_body["errors"]] == [field]
+
+
+async def test_a_whole_number_is_an_integer_as_json_schema_has_it(
+    client: TestClient[Any, Any],
+) -> None:
+    response = await client.post(
+        "/v1/apps/app-1/things",
+        data='{"name": "x", "count": 2.0}',
+        headers={**bearer(), "Content-Type": "application/json"},
+    )
+    assert response.status == 201
+    assert (await response.json())["count"] == 2
+
+
+async def test_a_declared_header_left_out_is_a_bug_not_a_silent_drift(
+    client: TestClient[Any, Any],
+) -> None:
+    await problem(
+        await client.post("/v1/apps/app-1/moved", headers=bearer()), 500, "internal_error"
+    )
+
+
+def test_headers_for_a_status_a_route_never_answers_are_refused_at_declaration() -> None:
+    declare = ApiRoutes().get(
+        "/x", summary="x", responses={200: None}, headers={302: {"Location": Header("?")}}
+    )
+    with pytest.raises(ValueError, match="never answers"):
+        declare(boom)
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_a_form_body_is_read_from_the_urlencoded_form(client: TestClient[Any, Any]) -> None:
+    response = await client.post(
+        "/notes/app-1", data="text=hello&tag=", headers=FORM, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/notes/app-1/hello"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "says"),
+    [
+        (
+            b"text=hi",
+            {"Content-Type": "application/json"},
+            415,
+            "application/x-www-form-urlencoded",
+        ),
+        (b"text=hi", {}, 415, "application/x-www-form-urlencoded"),
+        (b"text=" + b"a" * 9000, FORM, 413, "larger than 8192 bytes"),
+        (b"text=a&text=b", FORM, 400, "sent twice"),
+        (b"text=%ff", FORM, 400, "not UTF-8"),
+        (b"&".join(b"f%d=v" % i for i in range(20)), FORM, 400, "more than 16 fields"),
+        (b"tag=x", FORM, 400, "has no text"),
+        (b"text=", FORM, 400, "Invalid value for text"),
+        (b"text=hi&extra=1", FORM, 400, "Invalid value for extra"),
+    ],
+    ids=[
+        "json",
+        "no-type",
+        "too-large",
+        "twice",
+        "not-utf8",
+        "too-many",
+        "missing",
+        "empty",
+        "unknown",
+    ],
+)
+async def test_a_bad_form_to_a_page_route_is_a_4xx_page_saying_why(
+    client: TestClient[Any, Any], body: bytes, headers: dict[str, str], status: int, says: str
+) -> None:
+    response = await client.post("/notes/app-1", data=body, headers=headers, allow_redirects=False)
+    assert response.status == status
+    assert response.content_type == "text/html"
+    assert says in await response.text()
+
+
+async def test_a_bad_path_of_a_page_route_is_a_400_page_not_a_422(
+    client: TestClient[Any, Any],
+) -> None:
+    response = await client.post("/notes/bad%20id", data="text=hi", headers=FORM)
+    assert (response.status, response.content_type) == (400, "text/html")
 
 
 async def test_unknown_routes_and_methods_are_problems(client: TestClient[Any, Any]) -> None:
@@ -270,6 +437,8 @@ async def test_openapi_describes_every_route_from_the_same_models(
         ("POST", "/v1/apps/{app_id}/things"),
         ("POST", "/v1/tokens"),
         ("GET", "/v1/boom"),
+        ("POST", "/v1/apps/{app_id}/moved"),
+        ("POST", "/notes/{app_id}"),
     }
     create = document["paths"]["/v1/apps/{app_id}/things"]["post"]
     schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -279,6 +448,31 @@ async def test_openapi_describes_every_route_from_the_same_models(
     assert {p["name"] for p in listing["parameters"]} == {"app_id", "limit"}
     assert "thing_not_found" in listing["responses"]["404"]["x-codes"]
     assert create["x-required-scope"] == "integrations:write"
+
+
+async def test_openapi_documents_forms_pages_and_headers_as_they_are_served(
+    client: TestClient[Any, Any],
+) -> None:
+    document = await (await client.get("/openapi.json")).json()
+    note = document["paths"]["/notes/{app_id}"]["post"]
+    schema = note["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert schema["$ref"].endswith("/Note")
+    assert document["components"]["schemas"]["Note"]["required"] == ["text"]
+    assert [p["name"] for p in note["parameters"]] == ["app_id"]
+    responses = note["responses"]
+    assert set(responses) == {"303", "400", "413", "415"}
+    for status in ("400", "413", "415"):
+        assert set(responses[status]["content"]) == {"text/html"}
+    assert responses["400"]["x-codes"] == ["bad_request"]
+    assert responses["303"]["headers"]["Location"]["required"] is True
+    assert "security" not in note
+
+    create = document["paths"]["/v1/apps/{app_id}/things"]["post"]
+    assert set(create["responses"]["422"]["content"]) == {"application/problem+json"}
+    assert create["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert create["responses"]["400"]["x-codes"] == ["malformed_json", "bad_request"]
+    moved = document["paths"]["/v1/apps/{app_id}/moved"]["post"]
+    assert moved["responses"]["201"]["headers"]["Location"]["schema"] == {"type": "string"}
 
 
 async def test_metrics_count_requests_per_route_and_status(client: TestClient[Any, Any]) -> None:
