@@ -5,40 +5,38 @@ picker's selection token, each bound to this browser by the HttpOnly, SameSite=L
 when the person continues: `__Host-auth_browser` on an https origin (Secure, Path=/, no Domain,
 so no other host can set or read it), living no longer than the state it guards.
 
-They answer HTML pages (or a redirect to an allowed return_url), never JSON, and never a 500:
-whatever fails (a form that is not one, too large, not UTF-8, a provider answering garbage, a
-bug) becomes a readable 4xx page, the unexpected with its trace in the log only. Each client
-address gets RATE_LIMIT_PER_MINUTE requests across these routes (entrypoints.limits).
+Their inputs are the models of `entrypoints.forms`, read and validated by `ApiRoutes` (a form
+that is not one, too large, not UTF-8 or with a field twice is refused there). They answer HTML
+pages (or a redirect to an allowed return_url), never JSON, and never a 500: whatever fails (bad
+input, a provider answering garbage, a bug) becomes a readable 4xx page, the unexpected with its
+trace in the log only. Each client address gets RATE_LIMIT_PER_MINUTE requests across these
+routes (entrypoints.limits), counted before anything is read.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
 from auth_service.entrypoints import pages
+from auth_service.entrypoints.forms import CallbackQuery, ConnectForm, LinkPath, SiteForm
 from auth_service.entrypoints.http import LINKS_KEY
 from auth_service.entrypoints.limits import LIMITS_KEY
 from auth_service.service_layer.callback import Callbacks
 from auth_service.service_layer.endings import Completed, PageError, SiteChoice
-from platform_core.api import ApiRoutes
+from platform_core.api import ApiRoutes, Header, View
 from platform_core.errors import ProblemError
 from platform_core.logs import get_logger
 
 log = get_logger("auth_service.browser")
 
-routes = ApiRoutes(tags=["browser"])
-
 CALLBACKS_KEY = web.AppKey("callbacks", Callbacks)
 
 SITE_PATH = "/oauth/site"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MAX_FORM_BYTES = 8 * 1024
-MAX_FORM_FIELDS = 16
+RETRY_AFTER = {"Retry-After": Header("Seconds until this client may send one more request")}
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,10 @@ class BrowserCookie:
 
 COOKIE_KEY = web.AppKey("browser_cookie", BrowserCookie)
 
-View = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def browser_route(view: View) -> View:
-    """Rate-limit a browser route, and turn every failure it meets into a 4xx page."""
+    """Rate-limit a browser route, and turn every failure it meets (its input's included) into a
+    4xx page."""
 
     @functools.wraps(view)
     async def guarded(request: web.Request) -> web.StreamResponse:
@@ -102,51 +99,21 @@ def browser_route(view: View) -> View:
     return guarded
 
 
-async def read_form(request: web.Request) -> dict[str, str]:
-    """A small urlencoded form (what this service's pages send), each field once; else a page
-    saying what was wrong."""
-    if request.content_type != FORM_CONTENT_TYPE:
-        raise PageError(415, "Unexpected form", "Send the form from the page.", "unsupported_form")
-    if (request.content_length or 0) > MAX_FORM_BYTES:
-        raise PageError(413, "Form too large", "Send the form from the page.", "form_too_large")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise PageError(
-            413, "Form too large", "Send the form from the page.", "form_too_large"
-        ) from None
-    if len(raw) > MAX_FORM_BYTES:
-        raise PageError(413, "Form too large", "Send the form from the page.", "form_too_large")
-    try:
-        pairs = parse_qsl(
-            raw.decode("utf-8"),
-            keep_blank_values=True,
-            max_num_fields=MAX_FORM_FIELDS,
-            errors="strict",
-        )
-    except ValueError:  # UnicodeDecodeError included
-        raise PageError(
-            400, "Unreadable form", "Send the form from the page.", "invalid_form"
-        ) from None
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise PageError(400, "Unreadable form", "A field was sent twice.", "invalid_form")
-    return form
+routes = ApiRoutes(tags=["browser"], guard=browser_route)
 
 
 @routes.get(
     "/connect/{opaque}",
     summary="The link's confirmation page: what will be connected, and one Continue button",
-    responses={200: None, 404: None, 410: None, 429: None},
+    responses={200: None, 400: None, 404: None, 410: None, 429: None},
     public=True,
     html=True,
+    headers={429: RETRY_AFTER},
 )
-@browser_route
-async def connect_page(request: web.Request) -> web.StreamResponse:
-    opaque = request.match_info["opaque"]
-    shown = await request.app[LINKS_KEY].confirmation(opaque)
+async def connect_page(request: web.Request, path: LinkPath) -> web.StreamResponse:
+    shown = await request.app[LINKS_KEY].confirmation(path.opaque)
     return pages.confirm(
-        f"/connect/{quote(opaque, safe='')}",
+        f"/connect/{quote(path.opaque, safe='')}",
         display_name=shown.display_name,
         app_label=shown.app_label,
         user_id=shown.user_id,
@@ -161,13 +128,18 @@ async def connect_page(request: web.Request) -> web.StreamResponse:
     responses={302: None, 400: None, 404: None, 410: None, 413: None, 415: None, 429: None},
     public=True,
     html=True,
+    headers={
+        302: {
+            "Location": Header("The identity provider's authorization URL"),
+            "Set-Cookie": Header("The cookie binding the state to this browser"),
+        },
+        429: RETRY_AFTER,
+    },
 )
-@browser_route
-async def connect(request: web.Request) -> web.StreamResponse:
-    form = await read_form(request)
+async def connect(request: web.Request, path: LinkPath, body: ConnectForm) -> web.StreamResponse:
     cookie = request.app[COOKIE_KEY]
     redirect = await request.app[LINKS_KEY].start(
-        request.match_info["opaque"], form.get("form_token"), cookie.read(request)
+        path.opaque, body.form_token, cookie.read(request)
     )
     response = web.Response(status=302, headers={"Location": redirect.url, **pages.HEADERS})
     cookie.set_on(response, redirect.browser_cookie)
@@ -180,12 +152,18 @@ async def connect(request: web.Request) -> web.StreamResponse:
     responses={200: None, 302: None, 400: None, 429: None},
     public=True,
     html=True,
+    headers={
+        200: {"Set-Cookie": Header("With the site picker: the cookie, renewed", required=False)},
+        302: {"Location": Header("The allowed return_url, with status and authorization_id")},
+        429: RETRY_AFTER,
+    },
 )
-@browser_route
-async def oauth_callback(request: web.Request) -> web.StreamResponse:
+async def oauth_callback(request: web.Request, query: CallbackQuery) -> web.StreamResponse:
     cookie = request.app[COOKIE_KEY]
     browser = cookie.read(request)
-    outcome = await request.app[CALLBACKS_KEY].callback(dict(request.query), browser)
+    outcome = await request.app[CALLBACKS_KEY].callback(
+        query.model_dump(exclude_none=True), browser
+    )
     response = _answer(outcome)
     if isinstance(outcome, SiteChoice) and browser is not None:
         cookie.set_on(response, browser)  # the picker has a state lifetime of its own
@@ -198,17 +176,15 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     responses={200: None, 302: None, 400: None, 413: None, 415: None, 429: None},
     public=True,
     html=True,
+    headers={
+        302: {"Location": Header("The allowed return_url, with status and authorization_id")},
+        429: RETRY_AFTER,
+    },
 )
-@browser_route
-async def choose_site(request: web.Request) -> web.StreamResponse:
-    form = await read_form(request)
-    selection = form.get("selection")
-    if not selection:
-        return pages.page(400, "Nothing chosen", "The form was incomplete.", "invalid_request")
-    cloud_id = form.get("cloud_id")
-    chosen = cloud_id if cloud_id and not form.get("cancel") else None
+async def choose_site(request: web.Request, body: SiteForm) -> web.StreamResponse:
+    chosen = body.cloud_id if body.cloud_id and not body.cancel else None
     outcome = await request.app[CALLBACKS_KEY].choose_site(
-        selection, chosen, request.app[COOKIE_KEY].read(request)
+        body.selection, chosen, request.app[COOKIE_KEY].read(request)
     )
     return _answer(outcome)
 

@@ -20,7 +20,7 @@ from auth_service.service_layer.links import Links
 from auth_service.service_layer.ports import Units
 from auth_service.service_layer.profiles import NewProfile, Profiles
 from auth_service.service_layer.tokens import Tokens
-from platform_core.api import CALLER_KEY, ApiRoutes, PageQuery, Reply
+from platform_core.api import CALLER_KEY, ApiRoutes, Header, PageQuery, Reply
 from platform_core.contract_types import utc_now
 from platform_core.errors import TooManyRequests, ValidationFailed
 from platform_core.service_auth import Scope
@@ -131,6 +131,13 @@ async def delete_profile(request: web.Request, path: s.ProfilePath) -> Reply:
         TooManyRequests,
         e.TooManyOpenAuthorizations,
     ],
+    headers={
+        429: {
+            "Retry-After": Header(
+                "With too_many_requests: seconds until this caller may ask again", required=False
+            )
+        }
+    },
 )
 async def create_authorization(request: web.Request, body: s.AuthorizationIn) -> Reply:
     wait = request.app[LIMITS_KEY].issuing.take(request[CALLER_KEY].subject)
@@ -201,6 +208,12 @@ async def delete_credential(request: web.Request, path: s.CredentialPath) -> Rep
         e.IntegrationDisabled,
         e.ProviderUnavailableError,
     ],
+    headers={
+        200: {
+            "Cache-Control": Header("no-store: the token must not be cached"),
+            "Pragma": Header("no-cache, for HTTP/1.0 caches"),
+        }
+    },
 )
 async def access_token(request: web.Request, path: s.TokenPath, body: s.AccessTokenIn) -> Reply:
     vended = await request.app[TOKENS_KEY].access_token(
