@@ -27,6 +27,11 @@ UtcDateTime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when
 IntegrationName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# Where a browser goes after a consent: printable ASCII without a backslash, so what
+# auth-service checks against its allowlist is what the browser will read (contract §2).
+ReturnUrl = Annotated[
+    str, StringConstraints(min_length=1, max_length=3000, pattern=r"^[!-\[\]-~]+$")
+]
 
 
 class ContractModel(BaseModel):

@@ -484,3 +484,18 @@ async def test_auth_service_not_running_answers_503_and_writes_nothing(
             status, body = await service.configure(app_id, kind)
             assert (status, body["code"]) == (503, "auth_service_unavailable")
         assert (await service.integration(app_id))["version"] == 0
+
+
+@pytest.mark.parametrize(
+    "return_url",
+    ["https://console.example/a\\b", "https://console.example/a b", "https://é.example/"],
+)
+async def test_a_return_url_auth_service_would_refuse_is_refused_here_first(
+    service: Service, auth_stub: AuthStub, unique: str, return_url: str
+) -> None:
+    app_id = f"app-{unique}"
+    await service.put_app(app_id)
+    status, body = await service.configure(app_id, "pre_authorize", return_url=return_url)
+    assert (status, body["code"]) == (422, "validation_error"), body
+    assert [error["field"] for error in body["errors"]] == ["return_url"]
+    assert auth_stub.requests == []

@@ -17,6 +17,7 @@ from platform_core.contract_types import (
     IntegrationName,
     OpaqueId,
     ProfileRef,
+    ReturnUrl,
     SiteResource,
     Subject,
     UtcDateTime,
@@ -27,9 +28,6 @@ ClientField = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
 # What domain.urls also refuses, stated where the OpenAPI document shows it: printable ASCII only
 # (no whitespace, no control character, no backslash). The allowlist match is the service's.
-ReturnUrl = Annotated[
-    str, StringConstraints(min_length=1, max_length=3000, pattern=r"^[!-\[\]-~]+$")
-]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

@@ -21,6 +21,7 @@ from platform_core.contract_types import (
     AuthorizationType,
     ErrorInfo,
     ProfileRef,
+    ReturnUrl,
     SystemProfileRef,
     UserId,
     UtcDateTime,
@@ -28,7 +29,6 @@ from platform_core.contract_types import (
 from platform_core.paging import Page
 
 AppName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ReturnUrl = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
 
 # --- requests ------------------------------------------------------------------------------
 
