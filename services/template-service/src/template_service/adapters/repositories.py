@@ -237,11 +237,16 @@ class RunRepository:
         )
 
     async def save(self, run: Run) -> None:
-        result = await self._runs.replace_one(
-            {"_id": run.run_id, "version": run.version - 1}, _run_doc(run), session=self._session
-        )
-        if result.matched_count != 1:
-            raise VersionConflict(run.run_id)
+        """Replace the version before this one, or store the run when it was never claimed."""
+        try:
+            await self._runs.replace_one(
+                {"_id": run.run_id, "version": run.version - 1},
+                _run_doc(run),
+                upsert=True,
+                session=self._session,
+            )
+        except DuplicateKeyError:
+            raise VersionConflict(run.run_id) from None
 
     async def page(self, app_id: str, dialog_task_id: str, query: PageQuery) -> Page[Run]:
         where = {"app_id": app_id, "dialog_task_id": dialog_task_id}

@@ -75,7 +75,8 @@ class RunStore(Protocol):
     async def by_key(self, app_id: str, dialog_task_id: str, key: str) -> Run | None: ...
 
     async def save(self, run: Run) -> None:
-        """Compare-and-set on the previous version."""
+        """Compare-and-set on the previous version, or the first write of a run never claimed;
+        `VersionConflict` otherwise."""
 
     async def page(self, app_id: str, dialog_task_id: str, query: PageQuery) -> Page[Run]: ...
 

@@ -194,12 +194,9 @@ class Runs:
         except NoUsableCredential as exc:
             return await self._without_credential(task, state, run, exc.code)
         self._require_scopes(task, connection)
-        claimed = await self._uow.reads().runs.claim(run)
-        if claimed is None:
-            assert idempotency_key is not None
-            earlier = await self._uow.reads().runs.by_key(app_id, dialog_task_id, idempotency_key)
-            assert earlier is not None
-            return await self._settled(earlier), False
+        earlier = await self._earlier_run(run)
+        if earlier is not None:
+            return earlier, False
         return await self._execute(task, run, accepted, connection), True
 
     async def _task(self, app_id: str, dialog_task_id: str) -> DialogTask:
@@ -207,6 +204,18 @@ class Runs:
         if task is None:
             raise DialogTaskNotFound(f"App {app_id!r} has no dialog task {dialog_task_id!r}")
         return task
+
+    async def _earlier_run(self, run: Run) -> Run | None:
+        """The finished first run with this run's idempotency key when another call made it;
+        None when this call goes on. Only a run with a key is stored before it runs (that is
+        what makes the key once-only); without one nobody can ask for it before it finishes,
+        so it is written once, finished."""
+        key = run.idempotency_key
+        if key is None or await self._uow.reads().runs.claim(run) is not None:
+            return None
+        earlier = await self._uow.reads().runs.by_key(run.app_id, run.dialog_task_id, key)
+        assert earlier is not None
+        return await self._settled(earlier)
 
     async def _settled(self, run: Run) -> Run:
         """A run with the same idempotency key: once it has finished."""
@@ -256,13 +265,9 @@ class Runs:
                 authorization=None,
                 now=self._clock(),
             )
-        stored = await self._uow.reads().runs.claim(run)
-        if stored is None:
-            earlier = await self._uow.reads().runs.by_key(
-                run.app_id, run.dialog_task_id, run.idempotency_key or ""
-            )
-            assert earlier is not None
-            return await self._settled(earlier), False
+        earlier = await self._earlier_run(run)
+        if earlier is not None:
+            return earlier, False
         await self._commit(task, finished.after, finished.events)
         return finished.after, True
 
