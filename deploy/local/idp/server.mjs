@@ -340,6 +340,11 @@ provider.on('server_error', (_ctx, error) => console.error('server_error', error
 const server = provider.listen(port, '127.0.0.1', () => {
   console.log(`idp listening on ${issuer} (port ${port})`);
 });
+// A port that cannot be bound ends the process, so whoever started it learns at once.
+server.on('error', (error) => {
+  console.error('idp cannot listen:', error?.message ?? error);
+  process.exit(1);
+});
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
