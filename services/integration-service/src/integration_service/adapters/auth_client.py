@@ -10,7 +10,7 @@ Any other answer, a timeout or a refused connection becomes 503 `auth_service_un
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -33,6 +33,7 @@ from platform_core.errors import (
     TooManyRequests,
 )
 from platform_core.logs import get_logger
+from platform_core.peer_http import PeerAnswer, PeerUnreachable, call_peer
 from platform_core.service_auth import Scope, mint_token
 
 log = get_logger("integration_service.auth_client")
@@ -47,12 +48,6 @@ PASSED_THROUGH: dict[tuple[int, str], type[ProblemError]] = {
     (503, "system_profile_unavailable"): SystemProfileUnavailable,
     (404, "integration_not_found"): IntegrationNotFound,
 }
-
-
-class Answer(NamedTuple):
-    status: int
-    body: Any
-    retry_after: str | None
 
 
 class AuthServiceClient:
@@ -86,7 +81,7 @@ class AuthServiceClient:
             except ValidationError:
                 log.warning("auth_service_bad_answer", status=answer.status)
                 raise AuthServiceUnavailable("auth-service answered unexpectedly") from None
-        raise _problem(answer.status, answer.body, answer.retry_after)
+        raise _problem(answer.status, answer.body, answer.headers.get("Retry-After"))
 
     async def check_profile(self, app_id: str, integration: str, profile: ProfileRef) -> None:
         """Raise the problem a configuration with `profile` would get; return if it is usable."""
@@ -115,30 +110,16 @@ class AuthServiceClient:
 
     async def _call(
         self, method: str, path: str, app_id: str, scope: Scope, json: Any = None
-    ) -> Answer:
+    ) -> PeerAnswer:
         if self._session is None:
             raise RuntimeError("AuthServiceClient.start() has not run")
         token = mint_token(self._secret, CALLER, [scope], app_ids=[app_id])
         try:
-            async with self._session.request(
-                method,
-                f"{self._base_url}{path}",
-                json=json,
-                headers={"Authorization": f"Bearer {token}"},
-            ) as response:
-                return Answer(
-                    response.status, await _json(response), response.headers.get("Retry-After")
-                )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("auth_service_unreachable", error=type(exc).__name__)
+            url = f"{self._base_url}{path}"
+            return await call_peer(self._session, method, url, token, json=json)
+        except PeerUnreachable as exc:
+            log.warning("auth_service_unreachable", error=str(exc))
             raise AuthServiceUnavailable("auth-service did not answer") from None
-
-
-async def _json(response: aiohttp.ClientResponse) -> Any:
-    try:
-        return await response.json(content_type=None)
-    except ValueError:
-        return None
 
 
 def _problem(status: int, body: Any, retry_after: str | None = None) -> ProblemError:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from platform_core.contract_types import CustomProfileRef, ProfileRef, SiteResource, Subject
 from platform_core.errors import IntegrationDisabled
 from platform_core.logs import get_logger
+from platform_core.peer_http import PeerUnreachable, call_peer
 from platform_core.service_auth import Scope, mint_token
 from template_service.domain.errors import AuthServiceUnavailable
 from template_service.service_layer.ports import Connection, NoUsableCredential, UserLink
@@ -143,20 +144,18 @@ class AuthServiceClient:
             self._secret, CALLER, [scope], app_ids=[app_id], ttl_seconds=60, audience=AUDIENCE
         )
         try:
-            async with self._session.request(
+            answer = await call_peer(
+                self._session,
                 method,
                 f"{self._base_url}{path}",
+                token,
                 json=json,
-                headers={"Authorization": f"Bearer {token}"},
                 timeout=self._timeout,
-            ) as response:
-                try:
-                    return response.status, await response.json(content_type=None)
-                except ValueError:
-                    return response.status, None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("auth_service_unreachable", error=type(exc).__name__)
+            )
+        except PeerUnreachable as exc:
+            log.warning("auth_service_unreachable", error=str(exc))
             raise AuthServiceUnavailable("auth-service did not answer") from None
+        return answer.status, answer.body
 
     @staticmethod
     def _parse(model: type[Any], answer: Any) -> Any:

@@ -21,6 +21,7 @@ import aiohttp
 
 from platform_core.contract_types import Subject
 from platform_core.logs import get_logger
+from platform_core.peer_http import PeerUnreachable, call_peer
 from platform_core.service_auth import Scope, mint_token
 from tool_service.domain.runs import MalformedRun, RunRefusal, RunReport
 from tool_service.domain.tools import MalformedTool, ToolDefinition
@@ -160,20 +161,16 @@ class TemplateServiceClient:
             audience=AUDIENCE,
         )
         try:
-            async with self._session.request(
+            answer = await call_peer(
+                self._session,
                 method,
                 f"{self._base_url}{path}",
-                params=params,
+                token,
                 json=json,
-                headers={"Authorization": f"Bearer {token}"},
+                params=params,
                 timeout=timeout,
-            ) as response:
-                try:
-                    return response.status, await response.json(content_type=None)
-                except ValueError:
-                    return response.status, None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("template_service_unreachable", error=type(exc).__name__)
-            raise TemplateServiceUnavailable(
-                f"template-service did not answer ({type(exc).__name__})"
-            ) from None
+            )
+        except PeerUnreachable as exc:
+            log.warning("template_service_unreachable", error=str(exc))
+            raise TemplateServiceUnavailable(f"template-service did not answer ({exc})") from None
+        return answer.status, answer.body
