@@ -14,22 +14,21 @@ from integrations_client import (
     AppSubject,
     CustomProfileRef,
     IntegrationsClient,
-    NewProfile,
     SystemProfileRef,
     UserSubject,
     errors,
     models,
 )
 from platform_core.service_auth import Scope
-from tests.e2e.conftest import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, System
+from tests.e2e.conftest import System
 from tests.support.events import EventTap
-from tests.support.profiles import custom_profile_body
 from tests.support.scenarios import (
     SITE,
     calls,
     connected_app,
     consent,
     control,
+    developer_app_with_custom_profile,
     installed,
     landed,
     new_app,
@@ -309,14 +308,7 @@ async def test_an_end_user_without_consent_gets_a_link_then_runs_with_their_own_
 async def test_a_custom_profile_with_classic_scopes_misses_what_v2_needs(
     system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
-    app_id = new_app()
-    await api.put_app(app_id, name="E2E app", edition="developer")
-    profile = await api.create_profile(
-        app_id,
-        NewProfile.model_validate(
-            custom_profile_body(system.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET)
-        ),
-    )
+    app_id, profile = await developer_app_with_custom_profile(api, system)
     started = await api.configure(
         app_id,
         "confluence",

@@ -12,16 +12,18 @@ from integrations_client import (
     AppSubject,
     CustomProfileRef,
     IntegrationsClient,
-    NewProfile,
     SystemProfileRef,
     UserSubject,
     errors,
     models,
 )
-from tests.e2e.conftest import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, SITES, System
+from tests.e2e.conftest import CUSTOM_CLIENT_ID, SITES, System
 from tests.support.events import EventTap
-from tests.support.profiles import custom_profile_body
-from tests.support.scenarios import consent, install_when_installable
+from tests.support.scenarios import (
+    consent,
+    developer_app_with_custom_profile,
+    install_when_installable,
+)
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
@@ -134,14 +136,7 @@ async def test_a_trial_app_is_refused(api: IntegrationsClient) -> None:
 async def test_a_custom_profile_pointing_at_the_identity_provider_configures_the_app(
     system: System, api: IntegrationsClient, browser: aiohttp.ClientSession
 ) -> None:
-    app_id = new_app()
-    await api.put_app(app_id, name="E2E app", edition="developer")
-    profile = await api.create_profile(
-        app_id,
-        NewProfile.model_validate(
-            custom_profile_body(system.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET)
-        ),
-    )
+    app_id, profile = await developer_app_with_custom_profile(api, system)
     assert "client_secret" not in profile.model_dump()
     assert profile.client_secret_set is True
     chosen = CustomProfileRef(profile_id=profile.profile_id)

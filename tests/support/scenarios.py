@@ -16,8 +16,9 @@ import aiohttp
 
 from devinfra.consent import ConsentResult, follow_link
 from integrations_client import IntegrationsClient, SystemProfileRef
-from integrations_client.models import Installation
-from tests.support.system import SITES, System
+from integrations_client.models import Installation, NewProfile, Profile
+from tests.support.profiles import custom_profile_body
+from tests.support.system import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET, SITES, System
 from tests.support.waiting import eventually
 
 SITE = SITES[0]
@@ -119,3 +120,13 @@ async def control(system: System, method: str, path: str, body: Any = None) -> N
 
 def calls(system: System) -> list[dict[str, Any]]:
     return [r for r in system.atlassian.state.requests if "/ex/" in r["path"]]
+
+
+async def developer_app_with_custom_profile(
+    api: IntegrationsClient, system: System
+) -> tuple[str, Profile]:
+    """A new developer app and a custom profile of its own, pointing at the identity provider."""
+    app_id = new_app()
+    await api.put_app(app_id, name="E2E app", edition="developer")
+    body = custom_profile_body(system.idp.base_url, CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET)
+    return app_id, await api.create_profile(app_id, NewProfile.model_validate(body))

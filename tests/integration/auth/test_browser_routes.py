@@ -179,6 +179,20 @@ async def test_on_plain_http_the_cookie_is_not_secure_and_lives_as_long_as_the_s
 # --- return URLs -------------------------------------------------------------------------------
 
 
+async def ask_with_return_url(api: Api, unique: str, return_url: str) -> tuple[int, Any]:
+    return await api.call(
+        "POST",
+        "/v1/authorizations",
+        {
+            "app_id": f"app-{unique}",
+            "integration": "confluence",
+            "profile": {"kind": "system"},
+            "subject": {"type": "app"},
+            "return_url": return_url,
+        },
+    )
+
+
 @pytest.mark.parametrize(
     "return_url",
     [
@@ -193,17 +207,7 @@ async def test_on_plain_http_the_cookie_is_not_secure_and_lives_as_long_as_the_s
 async def test_return_urls_that_only_look_allowed_are_refused(
     api: Api, unique: str, return_url: str
 ) -> None:
-    status, problem = await api.call(
-        "POST",
-        "/v1/authorizations",
-        {
-            "app_id": f"app-{unique}",
-            "integration": "confluence",
-            "profile": {"kind": "system"},
-            "subject": {"type": "app"},
-            "return_url": return_url,
-        },
-    )
+    status, problem = await ask_with_return_url(api, unique, return_url)
     assert (status, problem["code"]) == (422, "return_url_not_allowed")
 
 
@@ -221,17 +225,7 @@ async def test_return_urls_that_only_look_allowed_are_refused(
 async def test_return_urls_with_control_characters_or_ambiguities_are_a_422_naming_the_field(
     api: Api, unique: str, return_url: str
 ) -> None:
-    status, problem = await api.call(
-        "POST",
-        "/v1/authorizations",
-        {
-            "app_id": f"app-{unique}",
-            "integration": "confluence",
-            "profile": {"kind": "system"},
-            "subject": {"type": "app"},
-            "return_url": return_url,
-        },
-    )
+    status, problem = await ask_with_return_url(api, unique, return_url)
     assert (status, problem["code"]) == (422, "validation_error"), problem
     assert [error["field"] for error in problem["errors"]] == ["return_url"]
 
