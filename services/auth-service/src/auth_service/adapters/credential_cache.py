@@ -2,10 +2,12 @@
 
 It holds the documents as stored: sealed, so tokens stay encrypted in memory and are opened per
 call. Nothing is cached that is not usable (active, its integration enabled): every other state
-is read from the database each time. What another replica (or an operator) changes is dropped
-through a MongoDB change stream on the credentials collection, which this cache opens itself;
-entries also carry a maximum age, the bound that holds while the stream is interrupted. On
-every (re)opening of the stream the cache starts empty, since changes may have been missed.
+is read from the database each time, through `SubjectReads` (gathered with the other calls of
+the same event-loop turn; so is every read with the cache off). What another replica (or an
+operator) changes is dropped through a MongoDB change stream on the credentials collection,
+which this cache opens itself; entries also carry a maximum age, the bound that holds while
+the stream is interrupted. On every (re)opening of the stream the cache starts empty, since
+changes may have been missed.
 
 A read that a change overtook is not cached: each change bumps a generation, and a document is
 kept only if no change arrived while it was being read.
@@ -26,12 +28,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
+from auth_service.adapters.subject_reads import SubjectReads, SubjectRef
 from platform_core.logs import get_logger
 from platform_core.mongo import Document
 
 log = get_logger("auth_service.credential_cache")
 
-Key = tuple[str, str, str]
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -46,11 +48,12 @@ class CredentialCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._credentials = credentials
+        self._reads = SubjectReads(credentials)
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[Key, tuple[Document, float]] = OrderedDict()
-        self._keys_by_id: dict[str, Key] = {}
+        self._entries: OrderedDict[SubjectRef, tuple[Document, float]] = OrderedDict()
+        self._keys_by_id: dict[str, SubjectRef] = {}
         self._generation = 0
         self.watching = asyncio.Event()
         self._lookups = Counter(
@@ -79,9 +82,7 @@ class CredentialCache:
             return entry[0]
         self._lookups.labels("miss" if self.enabled else "bypass").inc()
         generation, read_at = self._generation, self._clock()
-        doc = await self._credentials.find_one(
-            {"app_id": app_id, "integration": integration, "subject_key": subject_key}
-        )
+        doc = await self._reads.find(key)
         if self.enabled and doc is not None and generation == self._generation and _usable(doc):
             self._keep(key, doc, read_at)
         return doc
@@ -97,7 +98,7 @@ class CredentialCache:
         self._entries.clear()
         self._keys_by_id.clear()
 
-    def _keep(self, key: Key, doc: Document, read_at: float) -> None:
+    def _keep(self, key: SubjectRef, doc: Document, read_at: float) -> None:
         credential_id = str(doc["_id"])
         previous = self._entries.pop(key, None)
         if previous is not None:
