@@ -42,16 +42,19 @@ def _compare_and_set(items: dict[str, Any], key: str, value: Any) -> None:
 
 
 class FakeCredentials(FakeStore):
-    """`cached` is what this replica's cache would still hand out, by credential id."""
+    """`cached` is what this replica's cache would still hand out, by credential id; `reads`
+    counts the reads by subject."""
 
     def __init__(self) -> None:
         super().__init__()
         self.cached: dict[str, Credential] = {}
+        self.reads = 0
 
     async def recent_for_subject(
         self, app_id: str, integration: str, subject: Subject
     ) -> Credential | None:
-        stored = await self.for_subject(app_id, integration, subject)
+        self.reads += 1
+        stored = self._stored(app_id, integration, subject)
         if stored is None:
             return None
         return self.cached.get(stored.credential_id, stored)
@@ -59,6 +62,10 @@ class FakeCredentials(FakeStore):
     async def for_subject(
         self, app_id: str, integration: str, subject: Subject
     ) -> Credential | None:
+        self.reads += 1
+        return self._stored(app_id, integration, subject)
+
+    def _stored(self, app_id: str, integration: str, subject: Subject) -> Credential | None:
         key = subject_key(subject)
         return next(
             (

@@ -616,6 +616,13 @@ async def test_a_forced_refresh_never_asks_the_cache() -> None:
     assert auth.idp.refreshes == ["refresh-consent-1"]
 
 
+async def test_a_subject_without_a_credential_is_refused_after_one_read() -> None:
+    auth = replica()
+    with pytest.raises(CredentialNotFound):
+        await vend(auth)
+    assert auth.repos.credentials.reads == 1
+
+
 async def test_vends_refreshes_and_consents_are_counted_by_outcome() -> None:
     auth = replica()
     await connected(auth)

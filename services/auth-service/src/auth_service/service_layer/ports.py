@@ -33,7 +33,8 @@ class CredentialStore(Protocol):
         self, app_id: str, integration: str, subject: Subject
     ) -> Credential | None:
         """The token fast path: possibly from this replica's cache, so up to its staleness
-        bound old, and only ever a usable credential from there; nothing opened."""
+        bound old, and only ever a usable credential from there; nothing opened. None is never
+        cached: it means the database had nothing when asked for this call."""
 
     async def for_subject(
         self, app_id: str, integration: str, subject: Subject

@@ -137,11 +137,13 @@ class Tokens:
         provider = self._providers.get(integration)
         credentials = self._uow.reads().credentials
         now = self._clock()
-        found = None
-        if not force_refresh:
-            found = await credentials.recent_for_subject(app_id, integration, subject)
-        if found is None or self._needs_refresh(found, min_valid_seconds, force_refresh, now):
+        if force_refresh:
             found = await credentials.for_subject(app_id, integration, subject)
+        else:
+            found = await credentials.recent_for_subject(app_id, integration, subject)
+            if found is not None and self._needs_refresh(found, min_valid_seconds, False, now):
+                # A refresh starts from the credential as stored, never from a cached copy.
+                found = await credentials.for_subject(app_id, integration, subject)
         credential = _usable(found)
         refreshed = self._needs_refresh(credential, min_valid_seconds, force_refresh, now)
         if refreshed:
