@@ -5,9 +5,14 @@ the change and its events commit together or not at all. `OutboxRelay` publishes
 committed in batches: within a batch each aggregate's events go out one after another in `seq`
 order (changes to one aggregate are serialised by their compare-and-set, so that is the order
 they happened in) while different aggregates are published side by side, and a batch's events
-are marked sent together, only after the broker confirmed each. After a broker outage or a crash
-it starts again from the first unsent event. So delivery is at least once, in order per
+are deleted together, only after the broker confirmed each. After a broker outage or a crash it
+starts again from the first event still stored. So delivery is at least once, in order per
 aggregate; consumers dedupe on the event id.
+
+An event waits with `sent_at` null. Deleting what was confirmed, rather than marking it sent,
+halves the relay's database work per event (one index entry fewer to rewrite) and keeps the
+collection as small as the backlog. Earlier versions marked events sent and kept them for a
+week: those are never picked up again, and their own TTL index still removes them.
 
 The relay is woken at once by a commit in this process (`notify`) and, for commits made by other
 replicas, by a change stream on the outbox; a poll interval is only the fallback. One relay per
@@ -20,7 +25,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
@@ -39,17 +44,12 @@ log = get_logger("platform_core.outbox")
 
 OUTBOX = "outbox"
 LEASES = "outbox_lease"
-SENT_RETENTION = timedelta(days=7)
 
 OUTBOX_INDEXES = (
     IndexSpec(OUTBOX, [("sent_at", ASCENDING), ("seq", ASCENDING)], "pending_in_order"),
-    IndexSpec(
-        OUTBOX,
-        [("sent_at", ASCENDING)],
-        "sent_expiry",
-        {"expireAfterSeconds": int(SENT_RETENTION.total_seconds())},
-    ),
 )
+
+Confirmed = list[tuple[Document, CloudEvent]]
 
 
 async def store(
@@ -169,46 +169,45 @@ class OutboxRelay:
 
     async def drain(self) -> int:
         """Publish every committed, unsent event; raise after a batch in which one failed (what
-        was confirmed before the failure is marked sent first)."""
+        was confirmed before the failure is deleted first)."""
         published = 0
         while True:
             cursor = self._outbox.find({"sent_at": None}).sort("seq", ASCENDING)
             batch = await cursor.limit(self._batch_size).to_list()
             confirmed, failure = await self._publish_batch(batch)
-            await self._mark_sent(confirmed)
-            published += len(confirmed)
+            published += confirmed
             if failure is not None:
                 raise failure
             if len(batch) < self._batch_size:
                 return published
 
-    async def _publish_batch(
-        self, batch: list[Document]
-    ) -> tuple[list[tuple[Document, CloudEvent]], BaseException | None]:
+    async def _publish_batch(self, batch: list[Document]) -> tuple[int, BaseException | None]:
+        """How many events of the batch were confirmed and deleted, and the first failure."""
         by_aggregate: dict[str, list[Document]] = {}
         for doc in batch:
             by_aggregate.setdefault(str(doc.get("aggregate", "")), []).append(doc)
-        confirmed: list[tuple[Document, CloudEvent]] = []
+        confirmed = _Confirmed(self._forget_sent)
 
         async def in_order(docs: list[Document]) -> None:
             # An aggregate's later events wait for its earlier ones to be confirmed.
             for doc in docs:
                 event = CloudEvent.model_validate(doc["event"])
                 await self._broker.publish(event)
-                confirmed.append((doc, event))
+                confirmed.add(doc, event)
 
         outcomes = await asyncio.gather(
             *(in_order(docs) for docs in by_aggregate.values()), return_exceptions=True
         )
+        await confirmed.forgotten()
         failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        return confirmed, failure
+        return confirmed.count, failure
 
-    async def _mark_sent(self, confirmed: list[tuple[Document, CloudEvent]]) -> None:
+    async def _forget_sent(self, confirmed: Confirmed) -> None:
         if not confirmed:
             return
         now = utc_now()
         ids = [doc["_id"] for doc, _ in confirmed]
-        await self._outbox.update_many({"_id": {"$in": ids}}, {"$set": {"sent_at": now}})
+        await self._outbox.delete_many({"_id": {"$in": ids}})
         for doc, event in confirmed:
             self._metrics.outbox_published.labels(event.type).inc()
             self._metrics.outbox_lag.observe((now - doc["created_at"]).total_seconds())
@@ -244,3 +243,34 @@ class OutboxRelay:
     async def _refresh_pending_gauge(self) -> None:
         with contextlib.suppress(PyMongoError):
             self._metrics.outbox_pending.set(await self._outbox.count_documents({"sent_at": None}))
+
+
+class _Confirmed:
+    """A batch's confirmed events, deleted while the rest of the batch is still going out: the
+    database's work then overlaps the broker's instead of following it. One delete at a time,
+    of everything confirmed since the previous one began."""
+
+    def __init__(self, forget: Callable[[Confirmed], Awaitable[None]]) -> None:
+        self._forget = forget
+        self._waiting: Confirmed = []
+        self._deletes: list[asyncio.Task[None]] = []
+        self.count = 0
+
+    def add(self, doc: Document, event: CloudEvent) -> None:
+        self._waiting.append((doc, event))
+        self.count += 1
+        if not self._deletes or self._deletes[-1].done():
+            self._deletes.append(asyncio.create_task(self._delete_waiting()))
+
+    async def _delete_waiting(self) -> None:
+        while self._waiting:
+            deleting, self._waiting = self._waiting, []
+            await self._forget(deleting)
+
+    async def forgotten(self) -> None:
+        """Once every confirmed event is deleted; raises what a delete raised (the events it
+        did not delete are published again later: at least once)."""
+        outcomes = await asyncio.gather(*self._deletes, return_exceptions=True)
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure

@@ -15,6 +15,7 @@ from devinfra.process import free_port
 from devinfra.rabbitmq import IsolatedRabbitMQ
 from platform_core.broker import Broker
 from platform_core.consumer import EventConsumer, on
+from platform_core.contract_types import utc_now
 from platform_core.events import CloudEvent, IntegrationDisabled, IntegrationEnabled
 from platform_core.mongo import Document
 from platform_core.outbox import LEASES, OUTBOX, OutboxRelay
@@ -41,7 +42,7 @@ def toggles(app_id: str, count: int) -> list[Any]:
     return [kinds[i % 2](app_id=app_id, integration=f"step{i}") for i in range(count)]
 
 
-async def test_committed_events_are_published_in_order_and_marked_sent(
+async def test_committed_events_are_published_in_order_then_deleted(
     parts: Parts, infra: Any
 ) -> None:
     async with EventTap(infra.amqp_url, ["integration.*"]) as tap:
@@ -53,8 +54,9 @@ async def test_committed_events_are_published_in_order_and_marked_sent(
     assert [m.content_type for m in tap.messages] == ["application/cloudevents+json"] * 6
     assert all(m.message_id == e["id"] for m, e in zip(tap.messages, tap.events, strict=True))
     assert all(m.delivery_mode == 2 for m in tap.messages)
-    # The broker's confirm, and so the delivery, can come before the relay marks it sent.
+    # The broker's confirm, and so the delivery, can come before the relay deletes the event.
     assert await eventually(lambda: _none_pending(parts), timeout=5)
+    assert await parts.db[OUTBOX].count_documents({}) == 0
 
 
 async def _none_pending(parts: Parts) -> bool:
@@ -95,13 +97,15 @@ async def test_events_written_while_the_broker_is_down_are_delivered_in_order_on
                     IntegrationDisabled(app_id="app-b", integration=f"b{step}"),
                 )
             )
-        assert await parts.db[OUTBOX].count_documents({"sent_at": None}) == 10
+        stored = await parts.db[OUTBOX].find({"sent_at": None}).sort("seq", 1).to_list()
+        assert len(stored) == 10
 
         await asyncio.to_thread(own_broker.start)
         await tap.wait_for(lambda events: len({e["id"] for e in events}) >= 10, timeout=60)
 
         assert await eventually(lambda: _none_pending(parts), timeout=10)
-        stored = await parts.db[OUTBOX].find({}).sort("seq", 1).to_list()
+        # What was confirmed is deleted, not kept as sent.
+        assert await parts.db[OUTBOX].count_documents({}) == 0
 
     delivered = list(dict.fromkeys(e["id"] for e in tap.events))
     written = [doc["_id"] for doc in stored]
@@ -113,9 +117,9 @@ async def test_events_written_while_the_broker_is_down_are_delivered_in_order_on
 
 
 class RelayKilledAfterPublish(OutboxRelay):
-    """Dies between the broker's confirm and marking the event sent, as a SIGKILL would."""
+    """Dies between the broker's confirm and deleting the event, as a SIGKILL would."""
 
-    async def _mark_sent(self, confirmed: list[tuple[Document, CloudEvent]]) -> None:
+    async def _forget_sent(self, confirmed: list[tuple[Document, CloudEvent]]) -> None:
         raise asyncio.CancelledError
 
 
@@ -130,7 +134,7 @@ async def parts_without_relay(
         yield built
 
 
-async def test_a_relay_killed_between_publish_and_mark_sent_redelivers_and_the_consumer_ignores_it(
+async def test_a_relay_killed_between_publish_and_delete_redelivers_and_the_consumer_ignores_it(
     parts_without_relay: Parts, unique: str
 ) -> None:
     parts = parts_without_relay
@@ -222,7 +226,7 @@ async def test_aggregates_go_out_side_by_side_each_in_the_order_it_was_written(
     assert await pending(parts) == []
 
 
-async def test_a_refused_publish_marks_what_was_confirmed_and_holds_back_that_aggregate(
+async def test_a_refused_publish_deletes_what_was_confirmed_and_holds_back_that_aggregate(
     parts_without_relay: Parts, infra: Any
 ) -> None:
     parts = parts_without_relay
@@ -260,3 +264,19 @@ async def test_a_flushing_relay_gives_its_lease_up_for_the_next_replica(
     parts.uow.relay = None
     await parts.uow.run(raise_events(IntegrationEnabled(app_id="app-next", integration="x")))
     assert await arriving.flush() == 1
+
+
+async def test_events_an_earlier_version_marked_sent_are_never_published_again(
+    parts_without_relay: Parts, infra: Any
+) -> None:
+    parts = parts_without_relay
+    parts.uow.relay = None
+    await parts.uow.run(raise_events(IntegrationEnabled(app_id="app-old", integration="sent")))
+    await parts.db[OUTBOX].update_many({}, {"$set": {"sent_at": utc_now()}})
+    await parts.uow.run(raise_events(IntegrationEnabled(app_id="app-old", integration="waiting")))
+
+    async with EventTap(infra.amqp_url, ["integration.*"]) as tap:
+        assert await OutboxRelay(parts.db, parts.broker, parts.metrics).drain() == 1
+        await tap.wait_for(lambda events: len(ours(events, "app-old")) >= 1)
+    assert ours(tap.events, "app-old") == ["waiting"]
+    assert await parts.db[OUTBOX].count_documents({"sent_at": {"$ne": None}}) == 1
