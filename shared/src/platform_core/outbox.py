@@ -118,7 +118,7 @@ class OutboxRelay:
         *,
         poll_interval: float = 1.0,
         lease_ttl: timedelta = timedelta(seconds=10),
-        batch_size: int = 100,
+        batch_size: int = 250,
         max_backoff: float = 5.0,
     ) -> None:
         self._outbox = db[OUTBOX]
