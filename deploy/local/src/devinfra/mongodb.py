@@ -77,12 +77,20 @@ class SecantusServer:
     """One SecantusDB process on 127.0.0.1:`port`; pid file and log are `<state_dir>/<name>.*`."""
 
     def __init__(
-        self, state_dir: Path, port: int, storage_path: Path, name: str = SERVER_NAME
+        self,
+        state_dir: Path,
+        port: int,
+        storage_path: Path,
+        name: str = SERVER_NAME,
+        *,
+        test_commands: bool = False,
     ) -> None:
         self.state_dir = state_dir
         self.port = port
         self.storage_path = storage_path
         self.name = name
+        # mongod's test-only commands (configureFailPoint): only ever on a test's own server.
+        self.test_commands = test_commands
 
     @property
     def url(self) -> str:
@@ -108,6 +116,7 @@ class SecantusServer:
             secantus_executable(),
             *("--config", str(config), "--host", HOST, "--port", str(self.port)),
             *("--storage-path", str(self.storage_path)),
+            *(("--enable-test-commands",) if self.test_commands else ()),
         ]
         proc = process.spawn(self.name, argv, self.state_dir, cwd=self.state_dir)
         self._wait_ready(proc, timeout)
@@ -134,9 +143,16 @@ class SecantusServer:
             time.sleep(0.1)
 
 
-def start_secantus(state_dir: Path, port: int, storage_path: Path, name: str = "secantus") -> str:
+def start_secantus(
+    state_dir: Path,
+    port: int,
+    storage_path: Path,
+    name: str = "secantus",
+    *,
+    test_commands: bool = False,
+) -> str:
     """Start a private server for a test; stop it with `stop_secantus(state_dir, name)`."""
-    return SecantusServer(state_dir, port, storage_path, name).start()
+    return SecantusServer(state_dir, port, storage_path, name, test_commands=test_commands).start()
 
 
 def stop_secantus(state_dir: Path, name: str = "secantus") -> bool:
