@@ -4,15 +4,16 @@
 the change and its events commit together or not at all. `OutboxRelay` publishes what was
 committed in batches: within a batch each aggregate's events go out one after another in `seq`
 order (changes to one aggregate are serialised by their compare-and-set, so that is the order
-they happened in) while different aggregates are published side by side, and a batch's events
-are deleted together, only after the broker confirmed each. After a broker outage or a crash it
+they happened in) while different aggregates are published side by side, and each event is
+deleted once the broker confirmed it, never before (in the background of the batch's
+publishing, so the database's work overlaps the broker's). After a broker outage or a crash it
 starts again from the first event still stored. So delivery is at least once, in order per
 aggregate; consumers dedupe on the event id.
 
-An event waits with `sent_at` null. Deleting what was confirmed, rather than marking it sent,
-halves the relay's database work per event (one index entry fewer to rewrite) and keeps the
-collection as small as the backlog. Earlier versions marked events sent and kept them for a
-week: those are never picked up again, and their own TTL index still removes them.
+An event waits with `sent_at` null. Deleting what was confirmed, rather than marking it sent and
+keeping it for a week, costs the database less per event (0.28 against 0.46 ms on the local
+server) and keeps the collection as small as the backlog. Events an earlier version marked sent
+are never picked up again; their own TTL index still removes them.
 
 The relay is woken at once by a commit in this process (`notify`) and, for commits made by other
 replicas, by a change stream on the outbox; a poll interval is only the fallback. One relay per
