@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from integrations_client import IntegrationsClient
 from platform_core.mongo import Document
 from platform_core.service_auth import Scope
 from tests.e2e.conftest import System
+from tests.support.metrics import metric
 from tests.support.scenarios import connected_app
 from tests.support.waiting import eventually
 
@@ -54,15 +54,7 @@ def refusing(system: System, replica: int, app_id: str, codes: set[str]) -> Any:
 
 
 async def cache_hits(system: System, replica: int) -> float:
-    url = f"{system.auth[replica].url}/metrics"
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
-        text = await response.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "credential_cache_lookups_total" and sample.labels["outcome"] == "hit"
-    )
+    return await metric(system.auth[replica].url, "credential_cache_lookups_total", outcome="hit")
 
 
 async def warm(system: System, app_id: str) -> str:

@@ -40,6 +40,7 @@ from platform_core.contract_types import SystemProfileRef
 from platform_core.service_auth import Scope, mint_token
 from tests.e2e.conftest import SITES, System
 from tests.support.infra import TEST_JWT_SECRET
+from tests.support.metrics import metric
 from tests.support.processes import ServiceProcess, delete_queues
 from tests.support.scenarios import connected_app, consent, new_app
 from tests.support.scenarios import install_when_installable as install
@@ -52,7 +53,7 @@ ERAS = [
     pytest.param("legacy", "2025-11-25", id="2025-11-25"),
     pytest.param("auto", "2026-07-28", id="2026-07-28"),
 ]
-GET_STREAMS_OPENED = 'mcp_notification_streams_opened_total{channel="session_get_stream"}'
+GET_STREAMS_OPENED = "mcp_notification_streams_opened_total"
 
 
 # --- the platform side: apps, consent, installations ---------------------------------------
@@ -120,14 +121,6 @@ async def agent(
 
 def text(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-async def metric(tools: ServiceProcess, name: str) -> float:
-    async with aiohttp.ClientSession() as http, http.get(f"{tools.url}/metrics") as response:
-        for line in (await response.text()).splitlines():
-            if line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 # --- the scenarios ---------------------------------------------------------------------------
@@ -369,7 +362,9 @@ async def test_installing_and_uninstalling_changes_the_tools_and_tells_connected
         if isinstance(message, ToolListChangedNotification):
             changed.set()
 
-    streams_before = await metric(tool_service, GET_STREAMS_OPENED)
+    streams_before = await metric(
+        tool_service.url, GET_STREAMS_OPENED, channel="session_get_stream"
+    )
     async with (
         agent(tool_service, token, "legacy", message_handler=on_message) as session_client,
         agent(tool_service, token, "auto") as modern_client,
@@ -381,7 +376,10 @@ async def test_installing_and_uninstalling_changes_the_tools_and_tells_connected
         assert modern_client.protocol_version == "2026-07-28"
 
         async def session_stream_open() -> bool:
-            return await metric(tool_service, GET_STREAMS_OPENED) > streams_before
+            return (
+                await metric(tool_service.url, GET_STREAMS_OPENED, channel="session_get_stream")
+                > streams_before
+            )
 
         assert await eventually(session_stream_open, timeout=10)
 

@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from devinfra.consent import complete_consent
 from integrations_client import IntegrationsClient
 from platform_core.contract_types import SystemProfileRef
 from tests.e2e.conftest import System
+from tests.support.metrics import Samples, scrape, value
 from tests.support.scenarios import connected_app, control, installed, new_app, new_browser
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-async def scrape(url: str) -> Samples:
-    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as response:
-        assert response.status == 200
-        text = await response.text()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 async def scrape_all(urls: list[str]) -> Samples:

@@ -15,13 +15,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from devinfra.mongodb import start_secantus, stop_secantus
 from devinfra.process import free_port
 from platform_core.mongo import Document
 from tests.integration.auth.conftest import Api, Leaks, Stack, process_env
+from tests.support.metrics import metric
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
@@ -85,15 +85,12 @@ async def replicas(
         stop_secantus(state)
 
 
-async def metric(api: Api, name: str, **labels: str) -> float:
-    async with api.session.get(f"{api.base_url}/metrics") as response:
-        text = await response.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
+async def cache_hits(api: Api) -> float:
+    return await metric(api.base_url, "credential_cache_lookups_total", outcome="hit")
+
+
+async def stream_up(api: Api) -> bool:
+    return await metric(api.base_url, "credential_cache_stream_up") == 1
 
 
 async def served(api: Api, app_id: str, **body: Any) -> str:
@@ -107,16 +104,16 @@ async def test_with_its_stream_down_a_replica_stops_serving_a_rotated_token_with
 ) -> None:
     app_id = f"app-{unique}"
     await connect(replicas.rotating, app_id)
-    assert await eventually(lambda: metric(replicas.cut_off, "credential_cache_stream_up"))
+    assert await eventually(lambda: stream_up(replicas.cut_off))
     old = await served(replicas.cut_off, app_id)
-    hits = await metric(replicas.cut_off, "credential_cache_lookups_total", outcome="hit")
+    hits = await cache_hits(replicas.cut_off)
     assert await served(replicas.cut_off, app_id) == old
-    assert await metric(replicas.cut_off, "credential_cache_lookups_total", outcome="hit") > hits
+    assert await cache_hits(replicas.cut_off) > hits
 
     await replicas.database.admin.command(STREAM_BROKEN)
 
     async def stream_down() -> bool:
-        return await metric(replicas.cut_off, "credential_cache_stream_up") == 0
+        return not await stream_up(replicas.cut_off)
 
     assert await eventually(stream_down, timeout=10)
     new = await served(replicas.rotating, app_id, force_refresh=True)
