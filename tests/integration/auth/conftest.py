@@ -42,6 +42,7 @@ from platform_core.mongo import Document
 from tests.support.apps import serving
 from tests.support.events import EventTap
 from tests.support.infra import TEST_ENCRYPTION_KEYS, Infra
+from tests.support.processes import ServiceProcess
 from tests.support.tripwire import tripwire as refusing_outside
 
 SYSTEM_CLIENT_ID = "confluence-system-app"
@@ -503,3 +504,21 @@ def process_env(
         "LOG_LEVEL": "DEBUG",
         **overrides,
     }
+
+
+@contextlib.asynccontextmanager
+async def two_replicas(
+    stack: Stack, env: dict[str, str], logs: Path, leaks: Leaks
+) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
+    """Two auth-service processes with `env`; the first answers on the stack's public port,
+    where the identity provider sends the browser back."""
+    first = ServiceProcess("auth_service", {**env, "PORT": str(stack.public_port)}, logs / "a.log")
+    second = ServiceProcess("auth_service", env, logs / "b.log")
+    leaks.log_files += [first.log_path, second.log_path]
+    try:
+        await first.start()
+        await second.start()
+        yield first, second
+    finally:
+        await first.stop()
+        await second.stop()

@@ -20,9 +20,8 @@ from pymongo import AsyncMongoClient
 from devinfra.mongodb import start_secantus, stop_secantus
 from devinfra.process import free_port
 from platform_core.mongo import Document
-from tests.integration.auth.conftest import Api, Leaks, Stack, process_env
+from tests.integration.auth.conftest import Api, Leaks, Stack, process_env, two_replicas
 from tests.support.metrics import metric
-from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
@@ -62,16 +61,12 @@ async def replicas(
         MONGODB_URL=url,
         CREDENTIAL_CACHE_MAX_AGE_SECONDS=str(MAX_AGE_SECONDS),
     )
-    first = ServiceProcess(
-        "auth_service", {**env, "PORT": str(stack.public_port)}, tmp_path / "a.log"
-    )
-    second = ServiceProcess("auth_service", env, tmp_path / "b.log")
-    leaks.log_files += [first.log_path, second.log_path]
     database: AsyncMongoClient[Document] = AsyncMongoClient(url, tz_aware=True)
     try:
-        await first.start()
-        await second.start()
-        async with aiohttp.ClientSession() as session:
+        async with (
+            two_replicas(stack, env, tmp_path, leaks) as (first, second),
+            aiohttp.ClientSession() as session,
+        ):
             yield Replicas(
                 Api(session, first.url, token(), leaks),
                 Api(session, second.url, token(), leaks),
@@ -80,8 +75,6 @@ async def replicas(
     finally:
         await database.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
         await database.close()
-        await first.stop()
-        await second.stop()
         stop_secantus(state)
 
 

@@ -13,8 +13,7 @@ import aiohttp
 import pytest
 
 from platform_core.contract_types import utc_now
-from tests.integration.auth.conftest import Api, Leaks, Stack, process_env
-from tests.support.processes import ServiceProcess
+from tests.integration.auth.conftest import Api, Leaks, Stack, process_env, two_replicas
 
 pytestmark = [pytest.mark.mongo, pytest.mark.broker, pytest.mark.oauth, pytest.mark.slow]
 
@@ -32,34 +31,26 @@ async def test_200_concurrent_callers_on_two_replicas_cause_exactly_one_token_ca
     unique: str,
 ) -> None:
     env = process_env(stack, service_env)
-    first = ServiceProcess(
-        "auth_service", {**env, "PORT": str(stack.public_port)}, tmp_path / "a.log"
-    )
-    second = ServiceProcess("auth_service", env, tmp_path / "b.log")
-    leaks.log_files += [first.log_path, second.log_path]
-    await first.start()
-    await second.start()
-    try:
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            replicas = [
-                Api(session, first.url, token(), leaks),
-                Api(session, second.url, token(), leaks),
-            ]
-            app_id = f"app-{unique}"
-            credential_id = await connect(replicas[0], app_id)
-            _, old = await replicas[1].access_token(app_id)
-            await auth_db.credentials.update_one(
-                {"_id": credential_id}, {"$set": {"expires_at": utc_now() - timedelta(seconds=1)}}
-            )
-            await stack.idp.reset_stats()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with (
+        two_replicas(stack, env, tmp_path, leaks) as (first, second),
+        aiohttp.ClientSession(connector=connector) as session,
+    ):
+        replicas = [
+            Api(session, first.url, token(), leaks),
+            Api(session, second.url, token(), leaks),
+        ]
+        app_id = f"app-{unique}"
+        credential_id = await connect(replicas[0], app_id)
+        _, old = await replicas[1].access_token(app_id)
+        await auth_db.credentials.update_one(
+            {"_id": credential_id}, {"$set": {"expires_at": utc_now() - timedelta(seconds=1)}}
+        )
+        await stack.idp.reset_stats()
 
-            answers = await asyncio.gather(
-                *(replicas[i % 2].access_token(app_id) for i in range(CALLERS))
-            )
-    finally:
-        await first.stop()
-        await second.stop()
+        answers = await asyncio.gather(
+            *(replicas[i % 2].access_token(app_id) for i in range(CALLERS))
+        )
 
     assert [status for status, _ in answers] == [200] * CALLERS, answers[:3]
     tokens = {body["access_token"] for _, body in answers}
