@@ -204,8 +204,6 @@ class OutboxRelay:
         return confirmed.count, failure
 
     async def _forget_sent(self, confirmed: Confirmed) -> None:
-        if not confirmed:
-            return
         now = utc_now()
         ids = [doc["_id"] for doc, _ in confirmed]
         await self._outbox.delete_many({"_id": {"$in": ids}})
