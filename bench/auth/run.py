@@ -151,8 +151,9 @@ async def _run(running: dict[str, Any], workdir: Path) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     path = f"/v1/apps/{APP_ID}/integrations/confluence/access-token"
 
-    for n in range(CONCURRENCY):
-        await connect(first.url, token, user(n))
+    users = [user(n) for n in range(CONCURRENCY)]
+    for end_user in users:
+        await connect(first.url, token, end_user)
 
     def vending(base_url: str, subjects: list[dict[str, str]]) -> Any:
         callers = itertools.count()
@@ -165,7 +166,6 @@ async def _run(running: dict[str, Any], workdir: Path) -> None:
 
         return vend
 
-    users = [user(n) for n in range(CONCURRENCY)]
     async with bare_read(running, workdir, credential_id) as bare:
         baseline = await load(bare, seconds=DURATION_SECONDS, concurrency=CONCURRENCY)
         warm = await load(
