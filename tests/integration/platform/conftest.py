@@ -63,3 +63,15 @@ async def parts(
 ) -> AsyncIterator[Parts]:
     async with running_parts(mongo_client, f"t_{unique}_platform", infra.amqp_url) as built:
         yield built
+
+
+@pytest.fixture
+async def parts_without_relay(
+    mongo_client: AsyncMongoClient[Document], infra: Infra, unique: str
+) -> AsyncIterator[Parts]:
+    """No relay runs: the test's own relays publish, or the outbox keeps what was committed
+    (a running relay deletes an event as soon as the broker confirms it)."""
+    async with running_parts(
+        mongo_client, f"t_{unique}_quiet", infra.amqp_url, run_relay=False
+    ) as built:
+        yield built

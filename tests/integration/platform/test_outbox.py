@@ -123,17 +123,6 @@ class RelayKilledAfterPublish(OutboxRelay):
         raise asyncio.CancelledError
 
 
-@pytest.fixture
-async def parts_without_relay(
-    mongo_client: AsyncMongoClient[Document], infra: Any, unique: str
-) -> AsyncIterator[Parts]:
-    """The relays in this test are the test's own, so nothing publishes behind its back."""
-    async with running_parts(
-        mongo_client, f"t_{unique}_crash", infra.amqp_url, run_relay=False
-    ) as built:
-        yield built
-
-
 async def test_a_relay_killed_between_publish_and_delete_redelivers_and_the_consumer_ignores_it(
     parts_without_relay: Parts, unique: str
 ) -> None:

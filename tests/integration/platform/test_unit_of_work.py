@@ -14,7 +14,11 @@ from tests.support.raw import RawCollections
 pytestmark = [pytest.mark.mongo, pytest.mark.broker]
 
 
-async def test_a_committed_change_stores_its_event_in_the_outbox(parts: Parts) -> None:
+async def test_a_committed_change_stores_its_event_in_the_outbox(
+    parts_without_relay: Parts,
+) -> None:
+    parts = parts_without_relay
+
     async def work(tx: Transaction[RawCollections]) -> None:
         await tx.repos.things.insert_one({"_id": "a"})
         tx.publish(IntegrationEnabled(app_id="app-1", integration="confluence"))
